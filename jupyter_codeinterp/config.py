@@ -1,0 +1,165 @@
+"""Configuration shared by every door (server, CLI, magic): one traitlets class, one set of config files.
+
+Set it in ``jupyter_codeinterp_config.py`` (read by all three doors) or ``jupyter_server_config.py`` (server only),
+e.g. ``c.CodeInterpreter.model = "gpt-4.1-mini"``. Defaults come from the ``openai`` SDK's own environment
+variables (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``) and ``CODEINTERP_MODEL``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from traitlets import Bool, Enum, Float, Int, Unicode, default, validate
+from traitlets.config import Config, Configurable
+
+CONFIG_FILE_NAME = "jupyter_codeinterp_config"
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: Sent when a local server needs no key; the openai client refuses an empty one.
+DUMMY_API_KEY = "sk-no-key-required"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot work; the message says what to set."""
+
+
+class CodeInterpreter(Configurable):
+    """Settings of the interpreter loop and of the model endpoint it talks to."""
+
+    model = Unicode(help="Chat model name. Default: $CODEINTERP_MODEL.").tag(config=True)
+    base_url = Unicode(
+        help="OpenAI-compatible endpoint, with or without /v1 (e.g. http://localhost:11434 for Ollama). "
+        "Default: $OPENAI_BASE_URL, else OpenAI."
+    ).tag(config=True)
+    api_key = Unicode(
+        help="API key. Default: $OPENAI_API_KEY. May be empty for a local server with a custom base_url."
+    ).tag(config=True)
+    max_steps = Int(20, help="Most code executions in one run before it stops.").tag(config=True)
+    exec_timeout = Float(120.0, help="Seconds one execution may take before the kernel is interrupted.").tag(
+        config=True
+    )
+    max_output_chars = Int(
+        10_000, help="Longest output text sent back to the model; longer text keeps its head and tail."
+    ).tag(config=True)
+    tool_mode = Enum(
+        ["auto", "native", "markdown"],
+        default_value="auto",
+        help="native: tool calling. markdown: run the first ```python block of a reply (models without tools). "
+        "auto: tool calling, falling back to markdown if the endpoint rejects tools.",
+    ).tag(config=True)
+    vision = Bool(False, help="Send images produced by code to the model as image parts.").tag(config=True)
+    extra_system_prompt = Unicode("", help="Appended to the system prompt.").tag(config=True)
+    max_retries = Int(
+        3, help="Retries (with backoff, honouring Retry-After) on 429, 5xx, connection errors and timeouts."
+    ).tag(config=True)
+    request_timeout = Float(120.0, help="Seconds one model request may take.").tag(config=True)
+    temperature = Float(None, allow_none=True, help="Sampling temperature; unset uses the endpoint's default.").tag(
+        config=True
+    )
+
+    @default("model")
+    def _default_model(self) -> str:
+        return os.environ.get("CODEINTERP_MODEL", "")
+
+    @default("base_url")
+    def _default_base_url(self) -> str:
+        return os.environ.get("OPENAI_BASE_URL", "")
+
+    @default("api_key")
+    def _default_api_key(self) -> str:
+        return os.environ.get("OPENAI_API_KEY", "")
+
+    @validate("max_steps")
+    def _check_max_steps(self, proposal: Any) -> int:
+        if proposal["value"] < 1:
+            raise ConfigError("max_steps must be at least 1")
+        return int(proposal["value"])
+
+    @validate("exec_timeout", "request_timeout")
+    def _check_positive(self, proposal: Any) -> float:
+        if proposal["value"] <= 0:
+            raise ConfigError(f"{proposal['trait'].name} must be positive")
+        return float(proposal["value"])
+
+    @validate("max_output_chars")
+    def _check_output_chars(self, proposal: Any) -> int:
+        if proposal["value"] < 200:
+            raise ConfigError("max_output_chars must be at least 200")
+        return int(proposal["value"])
+
+    # -- derived values -------------------------------------------------------------------------------
+
+    @property
+    def resolved_base_url(self) -> str:
+        return normalize_base_url(self.base_url) if self.base_url else DEFAULT_BASE_URL
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self.api_key)
+
+    def resolved_api_key(self) -> str:
+        """The key to send. A custom endpoint may go without one; OpenAI itself may not."""
+        if self.api_key:
+            return str(self.api_key)
+        if self.base_url:
+            return DUMMY_API_KEY
+        raise ConfigError(
+            "No API key: set OPENAI_API_KEY (or c.CodeInterpreter.api_key), "
+            "or point OPENAI_BASE_URL at a local server that needs none."
+        )
+
+    def check(self) -> None:
+        """Raise ConfigError with an actionable message if a run could not start."""
+        if not self.model:
+            raise ConfigError(
+                "No model configured: set CODEINTERP_MODEL (or c.CodeInterpreter.model, or --model)."
+            )
+        self.resolved_api_key()
+
+    def public_dict(self) -> dict[str, Any]:
+        """What may be shown to users: everything but the key, plus whether one is set."""
+        return {
+            "model": self.model,
+            "base_url_host": urlsplit(self.resolved_base_url).netloc,
+            "has_api_key": self.has_key,
+            "max_steps": self.max_steps,
+            "exec_timeout": self.exec_timeout,
+            "max_output_chars": self.max_output_chars,
+            "tool_mode": self.tool_mode,
+            "vision": self.vision,
+        }
+
+
+def normalize_base_url(url: str) -> str:
+    """Accept ``http://host:port`` as well as ``http://host:port/v1``: a bare host gets ``/v1``.
+
+    Other paths (Azure deployments, proxies) are kept as given.
+    """
+    url = url.strip()
+    if "://" not in url:
+        raise ConfigError(f"base_url must start with http:// or https://, got {url!r}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"base_url must be an http(s) URL with a host, got {url!r}")
+    path = parts.path.rstrip("/")
+    if not path:
+        path = "/v1"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def load_config_files(extra: Config | None = None) -> Config:
+    """Read ``jupyter_codeinterp_config.{json,py}`` from the Jupyter config path (as the server does)."""
+    from jupyter_core.paths import jupyter_config_path
+    from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
+
+    config = Config()
+    # Lowest priority first: jupyter_config_path() lists the most specific folder first.
+    for folder in reversed(jupyter_config_path()):
+        for loader_cls, ext in ((JSONFileConfigLoader, ".json"), (PyFileConfigLoader, ".py")):
+            path = os.path.join(folder, CONFIG_FILE_NAME + ext)
+            if os.path.isfile(path):
+                config.merge(loader_cls(CONFIG_FILE_NAME + ext, path=folder).load_config())
+    if extra is not None:
+        config.merge(extra)
+    return config

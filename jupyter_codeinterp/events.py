@@ -1,0 +1,144 @@
+"""The one event vocabulary of a run, shared by the engine, the server, the CLI, the magic and the UI.
+
+Events are plain JSON-ready dicts so that they can be stored, streamed and replayed unchanged. The TypeScript
+mirror lives in ``labextension/src/events.ts`` and the prose reference in ``docs/events.md``; keep all three in step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypedDict, Union
+
+from typing_extensions import NotRequired
+
+#: Bump when an event's shape changes incompatibly.
+EVENTS_VERSION = 1
+
+Stage = Literal["started", "code_delta", "in_progress", "interpreting", "completed"]
+STAGES: tuple[Stage, ...] = ("started", "code_delta", "in_progress", "interpreting", "completed")
+
+#: How one executed step ended.
+StepStatus = Literal["ok", "error", "timeout", "kernel_restarted", "cancelled"]
+#: Where a run is; the last three are final.
+RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+
+#: An nbformat v4 output dict (stream, display_data, execute_result or error).
+Output = dict[str, Any]
+
+
+class Usage(TypedDict):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class _Base(TypedDict):
+    seq: int
+    run_id: str
+    time: float
+
+
+class RunStartedEvent(_Base):
+    type: Literal["run_started"]
+    thread_id: str
+    prompt: str
+    model: str
+
+
+class TextDeltaEvent(_Base):
+    type: Literal["text_delta"]
+    delta: str
+
+
+class StepEvent(_Base):
+    """One stage of one code step. Which optional keys are present depends on ``stage``."""
+
+    type: Literal["step"]
+    step: int
+    stage: Stage
+    #: code_delta: the next piece of streamed code.
+    delta: NotRequired[str]
+    #: in_progress (first event of the stage) and completed: the full code.
+    code: NotRequired[str]
+    #: in_progress: one live output, as it arrives.
+    output: NotRequired[Output]
+    #: completed: every output of the step, coalesced.
+    outputs: NotRequired[list[Output]]
+    #: completed.
+    status: NotRequired[StepStatus]
+    execution_count: NotRequired[int | None]
+    elapsed: NotRequired[float]
+
+
+class UsageEvent(_Base):
+    """Token usage so far in this run (cumulative), when the endpoint reports it."""
+
+    type: Literal["usage"]
+    usage: Usage
+
+
+class KernelRestartedEvent(_Base):
+    type: Literal["kernel_restarted"]
+    step: int
+    message: str
+
+
+class NoticeEvent(_Base):
+    """Something the user should know that is not an error of the run (e.g. a fallback was taken)."""
+
+    type: Literal["notice"]
+    level: Literal["info", "warning"]
+    message: str
+
+
+class RunEndedEvent(_Base):
+    type: Literal["run_ended"]
+    status: Literal["completed", "failed", "cancelled"]
+    reason: str
+    answer: str
+    usage: Usage
+    steps: int
+
+
+Event = Union[
+    RunStartedEvent,
+    TextDeltaEvent,
+    StepEvent,
+    UsageEvent,
+    KernelRestartedEvent,
+    NoticeEvent,
+    RunEndedEvent,
+]
+
+EventSink = Callable[[dict[str, Any]], Union[Awaitable[None], None]]
+
+
+def zero_usage() -> Usage:
+    return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+
+
+class Emitter:
+    """Stamps events with ``run_id``, an increasing ``seq`` and a time, and hands them to a sink.
+
+    ``start_seq`` lets a replaying store continue numbering; the first event gets ``start_seq + 1``.
+    """
+
+    def __init__(self, run_id: str, sink: EventSink | None = None, start_seq: int = 0) -> None:
+        self.run_id = run_id
+        self.seq = start_seq
+        self._sink = sink
+
+    async def emit(self, type: str, **fields: Any) -> dict[str, Any]:
+        self.seq += 1
+        event: dict[str, Any] = {"seq": self.seq, "run_id": self.run_id, "type": type, "time": time.time()}
+        event.update(fields)
+        if self._sink is not None:
+            result = self._sink(event)
+            if result is not None:
+                await result
+        return event
+
+    async def step(self, step: int, stage: Stage, **fields: Any) -> dict[str, Any]:
+        return await self.emit("step", step=step, stage=stage, **fields)
