@@ -112,9 +112,7 @@ class CodeInterpreter(Configurable):
     def check(self) -> None:
         """Raise ConfigError with an actionable message if a run could not start."""
         if not self.model:
-            raise ConfigError(
-                "No model configured: set CODEINTERP_MODEL (or c.CodeInterpreter.model, or --model)."
-            )
+            raise ConfigError("No model configured: set CODEINTERP_MODEL (or c.CodeInterpreter.model, or --model).")
         self.resolved_api_key()
 
     def public_dict(self) -> dict[str, Any]:

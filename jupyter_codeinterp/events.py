@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypedDict, Union
+from typing import Any, Literal, TypedDict
 
 from typing_extensions import NotRequired
 
@@ -19,7 +19,7 @@ Stage = Literal["started", "code_delta", "in_progress", "interpreting", "complet
 STAGES: tuple[Stage, ...] = ("started", "code_delta", "in_progress", "interpreting", "completed")
 
 #: How one executed step ended.
-StepStatus = Literal["ok", "error", "timeout", "kernel_restarted", "cancelled"]
+StepStatus = Literal["ok", "error", "timeout", "kernel_restarted", "cancelled", "skipped"]
 #: Where a run is; the last three are final.
 RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
@@ -102,17 +102,17 @@ class RunEndedEvent(_Base):
     steps: int
 
 
-Event = Union[
-    RunStartedEvent,
-    TextDeltaEvent,
-    StepEvent,
-    UsageEvent,
-    KernelRestartedEvent,
-    NoticeEvent,
-    RunEndedEvent,
-]
+Event = (
+    RunStartedEvent
+    | TextDeltaEvent
+    | StepEvent
+    | UsageEvent
+    | KernelRestartedEvent
+    | NoticeEvent
+    | RunEndedEvent
+)
 
-EventSink = Callable[[dict[str, Any]], Union[Awaitable[None], None]]
+EventSink = Callable[[dict[str, Any]], Awaitable[None] | None]
 
 
 def zero_usage() -> Usage:

@@ -72,7 +72,11 @@ class OutputCollector:
             display_id = content.get("transient", {}).get("display_id")
             for i, out in enumerate(self.outputs):
                 if display_id and out.get("_display_id") == display_id:
-                    self.outputs[i] = {**out, "data": content["data"], "metadata": content.get("metadata", {})}
+                    self.outputs[i] = {
+                        **out,
+                        "data": content["data"],
+                        "metadata": content.get("metadata", {}),
+                    }
             return None
         if kind not in ("stream", "display_data", "execute_result", "error"):
             return None
@@ -81,7 +85,7 @@ class OutputCollector:
             self._clear_pending = False
         if kind == "execute_result":
             self.execution_count = content.get("execution_count", self.execution_count)
-        out = dict(output_from_msg(msg))
+        out = dict(output_from_msg(msg))  # type: ignore[no-untyped-call]
         live = dict(out)
         display_id = content.get("transient", {}).get("display_id")
         if display_id:

@@ -1,0 +1,453 @@
+"""The interpreter loop: the model writes code, the kernel runs it, the results go back, until an answer.
+
+Plain asyncio: no tornado, HTTP or UI imports, so the server, the CLI and the ``%%interpret`` magic share it.
+Messages are only ever appended (within a run and across a thread's runs) so providers' prompt caches hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import CodeInterpreter, ConfigError
+from .events import Emitter, EventSink, Output, StepStatus, Usage, zero_usage
+from .executor import ExecResult, Executor, KernelRestartFailed
+from .llm import (
+    PYTHON_TOOL,
+    FenceStream,
+    Reply,
+    ToolCall,
+    describe_error,
+    make_client,
+    parse_code_arguments,
+    parse_json_tool_text,
+    redact,
+    rejects_tools,
+)
+from .outputs import render_for_model
+from .prompts import system_prompt
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+@dataclass
+class RunResult:
+    status: str  # completed | failed | cancelled
+    reason: str
+    answer: str
+    steps: list[dict[str, Any]]
+    usage: Usage
+    messages_added: list[Message]
+    run_id: str = ""
+    last_seq: int = 0
+
+
+class _Stop(Exception):
+    """Ends the run early with a status and a reason."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass
+class _RunState:
+    messages: list[Message]
+    added: list[Message] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    usage: Usage = field(default_factory=zero_usage)
+    step_count: int = 0
+    executed: int = 0
+    answer: str = ""
+    #: tool_call ids of the last assistant message still lacking a tool result.
+    pending_calls: list[str] = field(default_factory=list)
+    #: step number -> (code so far, live outputs so far) for steps not yet completed.
+    open_steps: dict[int, tuple[str, list[Output]]] = field(default_factory=dict)
+
+    def append(self, message: Message) -> None:
+        self.messages.append(message)
+        self.added.append(message)
+
+    def next_step(self) -> int:
+        self.step_count += 1
+        self.open_steps[self.step_count] = ("", [])
+        return self.step_count
+
+
+class Interpreter:
+    """Runs one prompt to an answer. Make one per run; ``cancel()`` may be called from anywhere on the loop."""
+
+    def __init__(self, config: CodeInterpreter, executor: Executor, *, client: Any = None) -> None:
+        self.config = config
+        self.executor = executor
+        self._client = client
+        self._owns_client = client is None
+        self._task: asyncio.Task[tuple[str, str]] | None = None
+        self._cancel_requested = False
+        self._markdown = config.tool_mode == "markdown"
+
+    def cancel(self) -> None:
+        """Abort the model stream and interrupt the kernel; ``run`` then returns status ``cancelled``."""
+        self._cancel_requested = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def run(
+        self,
+        prompt: str,
+        *,
+        messages: list[Message] | None = None,
+        emit: EventSink | None = None,
+        run_id: str | None = None,
+        thread_id: str = "",
+        workdir: str | None = None,
+        start_seq: int = 0,
+    ) -> RunResult:
+        emitter = Emitter(run_id or new_id("run"), emit, start_seq)
+        state = _RunState(messages if messages is not None else [])
+        await emitter.emit("run_started", thread_id=thread_id, prompt=prompt, model=self.config.model)
+        self._task = asyncio.ensure_future(self._loop(prompt, state, emitter, workdir))
+        if self._cancel_requested:
+            self._task.cancel()
+        try:
+            status, reason = await self._task
+        except asyncio.CancelledError:
+            await self._settle(state, emitter, "cancelled", "Cancelled by the user.")
+            if not self._cancel_requested:
+                # Our own caller was cancelled (e.g. server shutdown): record the end, then let it propagate.
+                await self._end(state, emitter, "cancelled", "The run was stopped.")
+                raise
+            status, reason = "cancelled", "Cancelled by the user."
+        except _Stop as stop:
+            status, reason = stop.status, stop.reason
+            await self._settle(state, emitter, "skipped", "Not run: the run ended (" + reason + ")")
+        except Exception as exc:  # a bug of ours: end the run cleanly, keep the traceback in the log
+            log.exception("codeinterp run %s crashed", emitter.run_id)
+            status, reason = (
+                "failed",
+                redact(f"Internal error: {type(exc).__name__}: {exc}", self.config.api_key),
+            )
+        finally:
+            await self._close_client()
+        return await self._end(state, emitter, status, reason)
+
+    async def _close_client(self) -> None:
+        if self._owns_client and self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+    async def _end(self, state: _RunState, em: Emitter, status: str, reason: str) -> RunResult:
+        answer = state.answer if status == "completed" else ""
+        await em.emit(
+            "run_ended",
+            status=status,
+            reason=reason,
+            answer=answer,
+            usage=state.usage,
+            steps=len(state.steps),
+        )
+        return RunResult(status, reason, answer, state.steps, state.usage, state.added, em.run_id, em.seq)
+
+    async def _settle(self, state: _RunState, em: Emitter, step_status: StepStatus, note: str) -> None:
+        """Close open steps and answer pending tool calls, so the thread's history stays valid for its next run."""
+        for step, (code, outputs) in sorted(state.open_steps.items()):
+            status: StepStatus = "cancelled" if outputs or step_status == "cancelled" else step_status
+            await self._complete_step(state, em, step, code, ExecResult(status, outputs), 0.0)
+        for call_id in state.pending_calls:
+            state.append({"role": "tool", "tool_call_id": call_id, "content": note})
+        state.pending_calls.clear()
+
+    # -- the loop ------------------------------------------------------------------------------------
+
+    async def _loop(self, prompt: str, st: _RunState, em: Emitter, workdir: str | None) -> tuple[str, str]:
+        cfg = self.config
+        try:
+            cfg.check()
+            if self._client is None:
+                self._client = make_client(cfg)
+        except ConfigError as exc:
+            raise _Stop("failed", str(exc)) from exc
+        if not st.messages:
+            st.append(
+                {
+                    "role": "system",
+                    "content": system_prompt(
+                        workdir=workdir,
+                        max_output_chars=cfg.max_output_chars,
+                        markdown_mode=self._markdown,
+                        extra=cfg.extra_system_prompt,
+                    ),
+                }
+            )
+        st.append({"role": "user", "content": prompt})
+        while True:
+            fence = FenceStream()
+            reply = await self._complete(st, em, fence)
+            if reply.tool_calls:
+                await self._run_tool_calls(st, em, reply)
+                continue
+            code, step = self._text_code(reply, fence, st)
+            if code is not None:
+                st.append({"role": "assistant", "content": reply.content})
+                if step is None:
+                    step = st.next_step()
+                    await em.step(step, "started")
+                    await em.step(step, "code_delta", delta=code)
+                self._check_limit(st)
+                text, images = await self._execute(st, em, step, code)
+                st.append({"role": "user", "content": self._with_images(f"Output of the code:\n{text}", images)})
+                continue
+            st.append({"role": "assistant", "content": reply.content})
+            st.answer = reply.content
+            return "completed", ""
+
+    def _text_code(self, reply: Reply, fence: FenceStream, st: _RunState) -> tuple[str | None, int | None]:
+        """Code to run from a reply without tool calls: its ```python block (markdown mode) or a JSON call."""
+        if self._markdown and fence.code is not None:
+            return fence.code, st.step_count if st.step_count in st.open_steps else None
+        if not self._markdown and self.config.tool_mode == "auto":
+            return parse_json_tool_text(reply.content), None
+        return None, None
+
+    def _check_limit(self, st: _RunState) -> None:
+        if st.executed >= self.config.max_steps:
+            raise _Stop(
+                "failed",
+                f"Stopped: reached max_steps ({self.config.max_steps}) before the model gave a final answer.",
+            )
+
+    async def _run_tool_calls(self, st: _RunState, em: Emitter, reply: Reply) -> None:
+        st.append(
+            {
+                "role": "assistant",
+                "content": reply.content or None,
+                "tool_calls": [
+                    {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                    for c in reply.tool_calls
+                ],
+            }
+        )
+        st.pending_calls = [c.id for c in reply.tool_calls]
+        images: list[tuple[str, str]] = []
+        limit_hit: _Stop | None = None
+        for call in reply.tool_calls:
+            step = call.step if call.step is not None else st.next_step()
+            if call.step is None:
+                await em.step(step, "started")
+            if limit_hit is None:
+                try:
+                    self._check_limit(st)
+                except _Stop as stop:
+                    limit_hit = stop
+            if limit_hit is not None:
+                text = "Not run: the step limit was reached."
+                await self._complete_step(st, em, step, call.stream.code, ExecResult("skipped"), 0.0)
+            elif call.name != "python":
+                text = f"Unknown tool {call.name!r}: the only tool is python(code)."
+                await self._complete_step(st, em, step, "", self._tool_error("UnknownTool", text), 0.0)
+            else:
+                try:
+                    code = parse_code_arguments(call.arguments)
+                except ValueError as exc:
+                    text = f"{exc} Nothing was run; call python again with valid arguments."
+                    result = self._tool_error("ToolArgumentsError", str(exc))
+                    await self._complete_step(st, em, step, call.stream.code, result, 0.0)
+                else:
+                    text, new_images = await self._execute(st, em, step, code)
+                    images.extend(new_images)
+            st.append({"role": "tool", "tool_call_id": call.id, "content": text})
+            st.pending_calls.remove(call.id)
+        if images:
+            st.append({"role": "user", "content": self._with_images("Images displayed by the code above:", images)})
+        if limit_hit is not None:
+            raise limit_hit
+
+    @staticmethod
+    def _tool_error(ename: str, evalue: str) -> ExecResult:
+        return ExecResult("error", [{"output_type": "error", "ename": ename, "evalue": evalue, "traceback": []}])
+
+    @staticmethod
+    def _with_images(text: str, images: list[tuple[str, str]]) -> str | list[dict[str, Any]]:
+        if not images:
+            return text
+        parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+        for mime, data in images:
+            parts.append({"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data}"}})
+        return parts
+
+    # -- one model turn ------------------------------------------------------------------------------
+
+    async def _complete(self, st: _RunState, em: Emitter, fence: FenceStream) -> Reply:
+        cfg = self.config
+        kwargs: dict[str, Any] = {
+            "model": cfg.model,
+            "messages": st.messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if cfg.temperature is not None:
+            kwargs["temperature"] = cfg.temperature
+        if not self._markdown:
+            kwargs["tools"] = [PYTHON_TOOL]
+        try:
+            stream = await self._client.chat.completions.create(**kwargs)
+        except Exception as exc:
+            if cfg.tool_mode == "auto" and not self._markdown and rejects_tools(exc):
+                self._markdown = True
+                await em.emit(
+                    "notice",
+                    level="warning",
+                    message="The endpoint rejected tool calling; falling back to ```python blocks in text.",
+                )
+                return await self._complete(st, em, fence)
+            raise self._llm_failure(exc) from exc
+        reply = Reply()
+        calls: dict[int, ToolCall] = {}
+        try:
+            async for chunk in stream:
+                if getattr(chunk, "usage", None):
+                    reply.usage = {
+                        "prompt_tokens": chunk.usage.prompt_tokens or 0,
+                        "completion_tokens": chunk.usage.completion_tokens or 0,
+                        "total_tokens": chunk.usage.total_tokens or 0,
+                    }
+                if not chunk.choices:
+                    continue
+                choice = chunk.choices[0]
+                delta = choice.delta
+                if delta is not None and delta.content:
+                    reply.content += delta.content
+                    await self._on_text(st, em, fence, delta.content)
+                for tc in (delta.tool_calls if delta is not None else None) or []:
+                    await self._on_tool_delta(st, em, calls, tc)
+                if choice.finish_reason:
+                    reply.finish_reason = choice.finish_reason
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise self._llm_failure(exc) from exc
+        finally:
+            await _close_quietly(stream)
+        if self._markdown:
+            rest = fence.finish()
+            if rest:
+                await em.emit("text_delta", delta=rest)
+        reply.tool_calls = [calls[i] for i in sorted(calls)]
+        for call in reply.tool_calls:
+            call.id = call.id or f"call_{uuid.uuid4().hex[:12]}"  # some local servers send none
+        if reply.usage:
+            for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+                st.usage[key] += reply.usage[key]  # type: ignore[literal-required]
+            await em.emit("usage", usage=dict(st.usage))
+        return reply
+
+    def _llm_failure(self, exc: BaseException) -> _Stop:
+        return _Stop("failed", describe_error(exc, self.config))
+
+    async def _on_text(self, st: _RunState, em: Emitter, fence: FenceStream, text: str) -> None:
+        if not self._markdown:
+            await em.emit("text_delta", delta=text)
+            return
+        prose, code, started = fence.feed(text)
+        if prose:
+            await em.emit("text_delta", delta=prose)
+        if started:
+            await em.step(st.next_step(), "started")
+        if code:
+            await self._code_delta(st, em, st.step_count, code)
+
+    async def _on_tool_delta(self, st: _RunState, em: Emitter, calls: dict[int, ToolCall], tc: Any) -> None:
+        index = tc.index if tc.index is not None else len(calls)
+        call = calls.get(index)
+        if call is None:
+            call = calls[index] = ToolCall(id=tc.id or "", name="")
+        elif tc.id and not call.id:
+            call.id = tc.id
+        fn = tc.function
+        if fn is not None and fn.name:
+            call.name += fn.name
+        if call.step is None and call.name:
+            call.step = st.next_step()
+            await em.step(call.step, "started")
+        if fn is not None and fn.arguments:
+            call.arguments += fn.arguments
+            if call.step is not None:
+                new = call.stream.feed(fn.arguments)
+                if new:
+                    await self._code_delta(st, em, call.step, new)
+
+    async def _code_delta(self, st: _RunState, em: Emitter, step: int, delta: str) -> None:
+        code, outputs = st.open_steps.get(step, ("", []))
+        st.open_steps[step] = (code + delta, outputs)
+        await em.step(step, "code_delta", delta=delta)
+
+    # -- one execution --------------------------------------------------------------------------------
+
+    async def _execute(self, st: _RunState, em: Emitter, step: int, code: str) -> tuple[str, list[tuple[str, str]]]:
+        """Run one step's code; return the text (and images) the model gets back."""
+        cfg = self.config
+        st.open_steps[step] = (code, [])
+        await em.step(step, "in_progress", code=code)
+        started = time.monotonic()
+
+        async def on_output(output: Output) -> None:
+            st.open_steps[step][1].append(output)
+            await em.step(step, "in_progress", output=output)
+
+        st.executed += 1
+        try:
+            result = await self.executor.execute(code, on_output, cfg.exec_timeout)
+        except KernelRestartFailed as exc:
+            outputs = [o for o in st.open_steps[step][1] if o.get("output_type") != "clear_output"]
+            await self._complete_step(st, em, step, code, ExecResult("error", outputs), 0.0)
+            raise _Stop("failed", str(exc)) from exc
+        elapsed = time.monotonic() - started
+        view = render_for_model(result.outputs, limit=cfg.max_output_chars, vision=cfg.vision)
+        text = view.text or "(no output)"
+        if result.status == "timeout":
+            text = f"{result.message}\nPartial output:\n{view.text or '(none)'}"
+        elif result.status == "kernel_restarted":
+            await em.emit("kernel_restarted", step=step, message=result.message)
+            text = f"{result.message}\nOutput before the kernel died:\n{view.text or '(none)'}"
+        await em.step(step, "interpreting")
+        await self._complete_step(st, em, step, code, result, elapsed)
+        return text, view.images
+
+    async def _complete_step(
+        self, st: _RunState, em: Emitter, step: int, code: str, result: ExecResult, elapsed: float
+    ) -> None:
+        st.open_steps.pop(step, None)
+        status: StepStatus = result.status
+        record: dict[str, Any] = {
+            "step": step,
+            "code": code,
+            "outputs": result.outputs,
+            "status": status,
+            "execution_count": result.execution_count,
+            "elapsed": round(elapsed, 3),
+        }
+        if result.message:
+            record["message"] = result.message
+        st.steps.append(record)
+        await em.step(step, "completed", **{k: v for k, v in record.items() if k != "step"})
+
+
+async def _close_quietly(stream: Any) -> None:
+    close = getattr(stream, "close", None)
+    if close is None:
+        return
+    try:
+        await asyncio.shield(close())
+    except Exception:
+        log.debug("closing the model stream failed", exc_info=True)
