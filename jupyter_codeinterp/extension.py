@@ -1,0 +1,90 @@
+"""The Jupyter server extension: builds the run service once and mounts the ``/codeinterp`` handlers."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Int, Unicode, default, validate
+
+from .config import CONFIG_FILE_NAME, CodeInterpreter
+from .handlers import routes
+from .runs import RunService
+from .store import Store
+
+
+class CodeInterpreterApp(ExtensionApp):
+    """Runs a model against the notebook's own kernel on the server, with live events and stored threads.
+
+    Configure it in ``jupyter_server_config.py`` or ``jupyter_codeinterp_config.py``: ``c.CodeInterpreterApp.*``
+    for the server side, ``c.CodeInterpreter.*`` for the model and the loop (shared with the CLI and magic).
+    """
+
+    name = "jupyter_codeinterp"
+    description = __doc__
+    load_other_extensions = True
+    classes = [*ExtensionApp.classes, CodeInterpreter]
+
+    db_path = Unicode(
+        help="SQLite file holding threads, runs, steps and events. Default: <jupyter data dir>/codeinterp/store.sqlite"
+    ).tag(config=True)
+    max_prompt_chars = Int(100_000, help="Longest prompt accepted by POST /codeinterp/runs (413 beyond).").tag(
+        config=True
+    )
+    list_models = Bool(
+        True, help="Serve GET /codeinterp/models, which asks the endpoint for its models (with the key)."
+    ).tag(config=True)
+
+    @default("db_path")
+    def _default_db_path(self) -> str:
+        return os.path.join(jupyter_data_dir(), "codeinterp", "store.sqlite")
+
+    @validate("max_prompt_chars")
+    def _check_max_prompt_chars(self, proposal: Any) -> int:
+        if proposal["value"] < 1:
+            raise ValueError("max_prompt_chars must be at least 1")
+        return int(proposal["value"])
+
+    def _config_file_name_default(self) -> str:
+        # One config file for every door (server, CLI, magic), not ``jupyter_jupyter_codeinterp_config``.
+        return CONFIG_FILE_NAME
+
+    def initialize_settings(self) -> None:
+        assert self.serverapp is not None
+        # parent=self: ``c.CodeInterpreter.*`` from the server's config (and ours) applies.
+        config = CodeInterpreter(parent=self)
+        store = Store(os.path.expanduser(self.db_path))
+        self.service = RunService(
+            store=store,
+            config=config,
+            kernel_manager=self.serverapp.kernel_manager,
+            root_dir=os.path.expanduser(self.serverapp.root_dir),
+            max_prompt_chars=self.max_prompt_chars,
+            list_models=self.list_models,
+            log=self.log,
+        )
+        self.service.recover()
+        self.settings["codeinterp_service"] = self.service
+        problem = self.service.problem()
+        self.log.info(
+            "jupyter_codeinterp: model %r at %s; store %s%s",
+            config.model,
+            self.service.public_config()["base_url_host"] or "?",
+            store.path,
+            f" (not ready: {problem})" if problem else "",
+        )
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(routes())
+
+    def current_activity(self) -> list[dict[str, str]] | None:
+        """Active runs keep the server from shutting down for inactivity."""
+        service: RunService | None = getattr(self, "service", None)
+        return (service.active_runs() or None) if service is not None else None
+
+    async def stop_extension(self) -> None:
+        service: RunService | None = getattr(self, "service", None)
+        if service is not None:
+            await service.shutdown()

@@ -1,0 +1,224 @@
+"""HTTP and websocket handlers under ``/codeinterp``: parse, authorize, call the run service, write JSON.
+
+Every method is authenticated (``@web.authenticated`` / ``@ws_authenticated``) and authorized against the
+resource ``codeinterp``, so the server refuses to start with one missing when unauthenticated access is off.
+The contract is ``docs/api.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized, ws_authenticated
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from tornado import web, websocket
+
+from .runs import BadRequest, RunService, ServiceError, parse_after, parse_start_request
+
+AUTH_RESOURCE = "codeinterp"
+
+
+class ApiError(web.HTTPError):
+    """An HTTP error whose JSON body carries extra fields (e.g. the active run's id on a 409)."""
+
+    def __init__(self, err: ServiceError) -> None:
+        super().__init__(err.status, "%s", err.message)
+        self.message = err.message
+        self.extra = err.extra
+
+
+class BaseHandler(APIHandler):
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def service(self) -> RunService:
+        service: RunService = self.settings["codeinterp_service"]
+        return service
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"message": exc.message, "reason": exc.reason, **exc.extra}))
+            return
+        super().write_error(status_code, **kwargs)
+
+    def json_body(self) -> Any:
+        """The request body as JSON; malformed JSON or text that is not UTF-8 is a 400, never a 500."""
+        raw = self.request.body or b""
+        try:
+            return json.loads(raw.decode("utf-8")) if raw.strip() else None
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ApiError(BadRequest(f"The body is not valid JSON: {exc}")) from None
+
+    def reply(self, body: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(body))
+
+
+def _api(err: ServiceError) -> ApiError:
+    return ApiError(err)
+
+
+class ConfigHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        self.reply(self.service.public_config())
+
+
+class ModelsHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        try:
+            self.reply(await self.service.list_models())
+        except ServiceError as err:
+            raise _api(err) from None
+
+
+class RunsHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    def post(self) -> None:
+        try:
+            req = parse_start_request(self.json_body(), self.service.max_prompt_chars)
+            self.reply(self.service.start(req), status=201)
+        except ServiceError as err:
+            raise _api(err) from None
+
+
+class RunHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    def get(self, run_id: str) -> None:
+        try:
+            self.reply(self.service.get_run(run_id))
+        except ServiceError as err:
+            raise _api(err) from None
+
+
+class CancelHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        try:
+            self.reply(await self.service.cancel(run_id))
+        except ServiceError as err:
+            raise _api(err) from None
+
+
+class ThreadsHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        try:
+            threads = self.service.list_threads(self.get_query_argument("notebook_path", None))
+        except ServiceError as err:
+            raise _api(err) from None
+        self.reply({"threads": threads})
+
+
+class ThreadHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    def get(self, thread_id: str) -> None:
+        try:
+            self.reply(self.service.get_thread(thread_id))
+        except ServiceError as err:
+            raise _api(err) from None
+
+
+class EventsSocket(WebSocketMixin, websocket.WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+    """A run's events: every stored one after ``?after=SEQ``, then live ones; closed (1000) after run_ended.
+
+    Each connection reads the run's log through its own cursor and awaits its own writes, so a slow client
+    only falls behind itself: the run and the other clients never wait for it.
+    """
+
+    auth_resource = AUTH_RESOURCE
+
+    def initialize(self) -> None:
+        self._pump: asyncio.Task[None] | None = None
+        self._run_id = ""
+        self._after = 0
+
+    def set_default_headers(self) -> None:
+        """JupyterHandler's default headers make no sense for a websocket."""
+
+    @property
+    def service(self) -> RunService:
+        service: RunService = self.settings["codeinterp_service"]
+        return service
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # Refused before the upgrade: answer JSON like the other routes.
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            message = exc.message
+        elif isinstance(exc, web.HTTPError) and exc.log_message:
+            message = exc.log_message
+        else:
+            message = self._reason
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message, "reason": None}))
+
+    @ws_authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        try:
+            self._after = parse_after(self.get_query_argument("after", None))
+            self.service.check_run(run_id)
+        except ServiceError as err:
+            raise ApiError(err) from None
+        self._run_id = run_id
+        result = super().get(run_id)
+        if result is not None:
+            await result
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        # Nagle's algorithm added ~40 ms per small message here.
+        self.set_nodelay(True)
+        super().open(*args, **kwargs)
+        self._pump = asyncio.ensure_future(self._send_events())
+
+    async def _send_events(self) -> None:
+        try:
+            async for event in self.service.follow(self._run_id, self._after):
+                await self.write_message(json.dumps(event))
+            self.close(1000, "run ended")
+        except websocket.WebSocketClosedError:
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.log.exception("codeinterp: event stream of run %s failed", self._run_id)
+            self.close(1011, "internal error")
+
+    def on_message(self, message: str | bytes) -> None:
+        """Clients only listen; anything they send is ignored."""
+
+    def on_close(self) -> None:
+        if self._pump is not None and not self._pump.done():
+            self._pump.cancel()
+
+
+_RUN = r"(?P<run_id>[A-Za-z0-9_.-]+)"
+_THREAD = r"(?P<thread_id>[A-Za-z0-9_.-]+)"
+
+
+def routes() -> list[tuple[str, type[web.RequestHandler]]]:
+    """URL patterns relative to the server's base URL."""
+    return [
+        (r"/codeinterp/config/?", ConfigHandler),
+        (r"/codeinterp/models/?", ModelsHandler),
+        (r"/codeinterp/runs/?", RunsHandler),
+        (rf"/codeinterp/runs/{_RUN}/?", RunHandler),
+        (rf"/codeinterp/runs/{_RUN}/cancel/?", CancelHandler),
+        (rf"/codeinterp/runs/{_RUN}/events/?", EventsSocket),
+        (r"/codeinterp/threads/?", ThreadsHandler),
+        (rf"/codeinterp/threads/{_THREAD}/?", ThreadHandler),
+    ]

@@ -1,0 +1,612 @@
+"""The run service: runs on the server's kernels, their live event logs, cancellation and threads.
+
+It belongs to the server, not to a browser tab: a run goes on in a server task whether or not anyone listens,
+and every event is stored as it happens, so a client can reconnect from the last ``seq`` it saw and miss
+nothing. Plain asyncio, no tornado: the HTTP handlers are a thin layer over this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import posixpath
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import CodeInterpreter, ConfigError
+from .events import FINAL_STATUSES, zero_usage
+from .store import Store
+
+#: How long ``cancel`` waits for the engine to wind a run down before cancelling its task outright.
+CANCEL_GRACE = 0.8
+#: How long server shutdown waits for runs to record their end.
+SHUTDOWN_GRACE = 5.0
+SHUTDOWN_REASON = "The server shut down while this run was in progress."
+RESTART_REASON = "The server restarted while this run was in progress."
+
+
+class ServiceError(Exception):
+    """A request the service refuses; ``status`` is the HTTP status the handlers answer with."""
+
+    status = 400
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        #: Extra JSON fields for the error body (e.g. the active run's id on a 409).
+        self.extra = extra
+
+
+class BadRequest(ServiceError):
+    status = 400
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Conflict(ServiceError):
+    status = 409
+
+
+class PromptTooLarge(ServiceError):
+    status = 413
+
+
+class Unavailable(ServiceError):
+    status = 503
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+# -- request validation -------------------------------------------------------------------------------
+
+
+@dataclass
+class StartRequest:
+    kernel_id: str
+    prompt: str
+    notebook_path: str = ""
+    #: ``None``: continue the notebook's latest thread; ``"new"``: start one; else an existing thread's id.
+    thread_id: str | None = None
+
+
+def _optional_str(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"'{key}' must be a string, got {type(value).__name__}")
+    return value
+
+
+def normalize_notebook_path(path: str) -> str:
+    """A server-relative API path (``dir/a.ipynb``); refuse anything that climbs out of the root."""
+    if "\x00" in path or "\\" in path:
+        raise BadRequest("'notebook_path' must be a relative path with / separators")
+    cleaned = posixpath.normpath("/" + path.strip().lstrip("/"))[1:]
+    if path.strip() and ".." in path.split("/"):
+        raise BadRequest("'notebook_path' must not contain '..'")
+    return cleaned
+
+
+def parse_start_request(body: Any, max_prompt_chars: int) -> StartRequest:
+    """Validate ``POST /codeinterp/runs``; every problem is a ``BadRequest`` (or 413) saying what is wrong."""
+    if not isinstance(body, dict):
+        raise BadRequest('The body must be a JSON object: {"kernel_id": "...", "prompt": "..."}')
+    kernel_id = _optional_str(body, "kernel_id")
+    if not kernel_id:
+        raise BadRequest("'kernel_id' is required: the id of a running kernel (GET /api/kernels)")
+    if len(kernel_id) > 200:
+        raise BadRequest("'kernel_id' is too long")
+    prompt = _optional_str(body, "prompt")
+    if prompt is None or not prompt.strip():
+        raise BadRequest("'prompt' is required and must not be empty")
+    if len(prompt) > max_prompt_chars:
+        raise PromptTooLarge(
+            f"The prompt has {len(prompt):,} characters; the limit is {max_prompt_chars:,} "
+            "(CodeInterpreterApp.max_prompt_chars)."
+        )
+    notebook_path = normalize_notebook_path(_optional_str(body, "notebook_path") or "")
+    thread_id = _optional_str(body, "thread_id") or None
+    if thread_id is not None and len(thread_id) > 200:
+        raise BadRequest("'thread_id' is too long")
+    return StartRequest(kernel_id, prompt, notebook_path, thread_id)
+
+
+def parse_after(value: str | None) -> int:
+    """The ``after`` query argument of the events stream: a non-negative integer, default 0."""
+    if value is None or value == "":
+        return 0
+    try:
+        after = int(value)
+    except ValueError:
+        raise BadRequest(f"'after' must be a non-negative integer, got {value!r}") from None
+    if after < 0:
+        raise BadRequest(f"'after' must be a non-negative integer, got {value!r}")
+    return after
+
+
+# -- a run in progress --------------------------------------------------------------------------------
+
+
+@dataclass
+class LiveRun:
+    """A run in progress: its events in memory for followers, its steps so far, and how to stop it."""
+
+    run_id: str
+    thread_id: str
+    kernel_id: str
+    notebook_path: str
+    prompt: str
+    model: str
+    created: float
+    status: str = "queued"
+    reason: str = ""
+    answer: str = ""
+    usage: dict[str, Any] = field(default_factory=lambda: {**zero_usage()})
+    #: ``events[i]["seq"] == i + 1``: a follower's cursor is an index.
+    events: list[dict[str, Any]] = field(default_factory=list)
+    steps: dict[int, dict[str, Any]] = field(default_factory=dict)
+    ended: bool = False
+    interp: Any = None
+    task: asyncio.Task[None] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def last_seq(self) -> int:
+        return len(self.events)
+
+    def add(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        self._apply(event)
+        wakeup, self._wakeup = self._wakeup, asyncio.Event()
+        wakeup.set()
+
+    async def wait_beyond(self, seq: int) -> None:
+        """Return once there is an event after ``seq``, or the run has ended."""
+        while self.last_seq <= seq and not self.ended:
+            await self._wakeup.wait()
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "run_started":
+            self.status = "running"
+        elif kind == "usage":
+            self.usage = dict(event["usage"])
+        elif kind == "run_ended":
+            self.status = event["status"]
+            self.reason = event.get("reason", "")
+            self.answer = event.get("answer", "")
+            self.usage = dict(event.get("usage") or self.usage)
+            self.ended = True
+        elif kind == "step":
+            self._apply_step(event)
+
+    def _apply_step(self, event: dict[str, Any]) -> None:
+        n = int(event["step"])
+        step = self.steps.setdefault(
+            n,
+            {
+                "step": n,
+                "code": "",
+                "outputs": [],
+                "status": "running",
+                "execution_count": None,
+                "elapsed": None,
+            },
+        )
+        stage = event.get("stage")
+        if stage == "code_delta":
+            step["code"] += event.get("delta", "")
+        elif stage == "in_progress":
+            if "code" in event:
+                step["code"] = event["code"]
+            output = event.get("output")
+            if output is not None:
+                if output.get("output_type") == "clear_output":
+                    step["outputs"] = []
+                else:
+                    step["outputs"].append(output)
+        elif stage == "completed":
+            for key in ("code", "outputs", "status", "execution_count", "elapsed", "message"):
+                if key in event:
+                    step[key] = event[key]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "thread_id": self.thread_id,
+            "kernel_id": self.kernel_id,
+            "notebook_path": self.notebook_path,
+            "prompt": self.prompt,
+            "model": self.model,
+            "status": self.status,
+            "reason": self.reason,
+            "answer": self.answer,
+            "steps": [dict(self.steps[n]) for n in sorted(self.steps)],
+            "usage": dict(self.usage),
+            "created": self.created,
+            "ended": None,
+            "last_seq": self.last_seq,
+        }
+
+
+# -- the service --------------------------------------------------------------------------------------
+
+
+class RunService:
+    """Starts runs on the server's kernels, stores and fans out their events, cancels them, keeps threads."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        config: CodeInterpreter,
+        kernel_manager: Any,
+        root_dir: str,
+        max_prompt_chars: int,
+        list_models: bool = True,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.kernel_manager = kernel_manager
+        self.root_dir = root_dir
+        self.max_prompt_chars = max_prompt_chars
+        self.list_models_enabled = list_models
+        self.log = log or logging.getLogger(__name__)
+        self._live: dict[str, LiveRun] = {}
+        self._by_kernel: dict[str, str] = {}
+        self._by_thread: dict[str, str] = {}
+        self._client: Any = None
+        self._stopping = False
+
+    # -- startup and shutdown --------------------------------------------------------------------------
+
+    def recover(self) -> list[str]:
+        """Runs a previous server process left in flight cannot go on: record them as failed."""
+        failed = self.store.fail_interrupted_runs(RESTART_REASON)
+        if failed:
+            self.log.warning("codeinterp: marked %d interrupted run(s) as failed: %s", len(failed), failed)
+        return failed
+
+    async def shutdown(self) -> None:
+        """Stop every run (recording why), then close the model client and the store."""
+        self._stopping = True
+        live = list(self._live.values())
+        for run in live:
+            if run.task is not None:
+                run.task.cancel()
+        if live:
+            await asyncio.wait([asyncio.ensure_future(r.done.wait()) for r in live], timeout=SHUTDOWN_GRACE)
+        if self._client is not None:
+            try:
+                await self._client.close()
+            except Exception:
+                self.log.debug("closing the model client failed", exc_info=True)
+        self.store.close()
+
+    def active_runs(self) -> list[dict[str, str]]:
+        return [{"run_id": r.run_id, "kernel_id": r.kernel_id, "status": r.status} for r in self._live.values()]
+
+    # -- configuration ---------------------------------------------------------------------------------
+
+    def problem(self) -> str | None:
+        """Why a run could not start with this configuration, in words saying what to set; else None."""
+        try:
+            self.config.check()
+            _ = self.config.resolved_base_url
+        except ConfigError as exc:
+            return str(exc)
+        return None
+
+    def public_config(self) -> dict[str, Any]:
+        try:
+            public = self.config.public_dict()
+        except ConfigError:  # a malformed base_url, reported in "problem"
+            base_url, self.config.base_url = self.config.base_url, ""
+            try:
+                public = {**self.config.public_dict(), "base_url_host": ""}
+            finally:
+                self.config.base_url = base_url
+        return {
+            **public,
+            "max_prompt_chars": self.max_prompt_chars,
+            "list_models": self.list_models_enabled,
+            "problem": self.problem(),
+        }
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            from .llm import make_client
+
+            self._client = make_client(self.config)
+        return self._client
+
+    async def list_models(self) -> dict[str, Any]:
+        """The endpoint's model ids. An endpoint failure is reported in ``problem``, not as an error status."""
+        if not self.list_models_enabled:
+            raise NotFound("Listing models is turned off (CodeInterpreterApp.list_models = False).")
+        try:
+            client = self._get_client()
+            page = await client.models.list()
+            ids = sorted({m.id for m in page.data})
+        except ConfigError as exc:
+            return {"models": [], "problem": str(exc)}
+        except Exception as exc:
+            from .llm import describe_error
+
+            return {"models": [], "problem": describe_error(exc, self.config)}
+        return {"models": ids, "problem": None}
+
+    # -- runs ------------------------------------------------------------------------------------------
+
+    def start(self, req: StartRequest) -> dict[str, str]:
+        """Start a run in a server task; raise ServiceError (404, 409, 503) if it cannot start.
+
+        Synchronous on purpose: the checks and the claim on the kernel happen with no await in between,
+        so two concurrent requests cannot both get the same kernel.
+        """
+        if self._stopping:
+            raise Unavailable("The server is shutting down.")
+        problem = self.problem()
+        if problem:
+            raise Unavailable(problem)
+        if req.kernel_id not in self.kernel_manager:
+            raise NotFound(f"No kernel with id {req.kernel_id!r}: start one first (POST /api/kernels).")
+        active = self._by_kernel.get(req.kernel_id)
+        if active:
+            raise Conflict(
+                f"Kernel {req.kernel_id} already has an active run ({active}); runs are not queued: "
+                "cancel it or wait for it to end.",
+                run_id=active,
+            )
+        thread = self._resolve_thread(req)
+        if thread is not None and thread["thread_id"] in self._by_thread:
+            active = self._by_thread[thread["thread_id"]]
+            raise Conflict(
+                f"Thread {thread['thread_id']} already has an active run ({active}) on another kernel.",
+                run_id=active,
+            )
+        notebook_path = req.notebook_path or (thread["notebook_path"] if thread else "")
+        if thread is None:
+            title = " ".join(req.prompt.split())[:80]
+            thread = self.store.create_thread(new_id("t"), notebook_path, title)
+        thread_id = thread["thread_id"]
+
+        run = LiveRun(
+            run_id=new_id("r"),
+            thread_id=thread_id,
+            kernel_id=req.kernel_id,
+            notebook_path=notebook_path,
+            prompt=req.prompt,
+            model=self.config.model,
+            created=time.time(),
+        )
+        self.store.create_run(run.run_id, thread_id, run.kernel_id, notebook_path, run.prompt, run.model, run.created)
+        self._live[run.run_id] = run
+        self._by_kernel[run.kernel_id] = run.run_id
+        self._by_thread[thread_id] = run.run_id
+        run.interp, executor = self._make_interpreter(run.kernel_id)
+        run.task = asyncio.ensure_future(self._drive(run, executor))
+        self.log.info("codeinterp: run %s started on kernel %s (thread %s)", run.run_id, run.kernel_id, thread_id)
+        return {"run_id": run.run_id, "thread_id": thread_id}
+
+    def _resolve_thread(self, req: StartRequest) -> dict[str, Any] | None:
+        if req.thread_id == "new":
+            return None
+        if req.thread_id is not None:
+            thread = self.store.get_thread(req.thread_id)
+            if thread is None:
+                raise NotFound(f"No thread with id {req.thread_id!r}.")
+            return thread
+        if req.notebook_path:
+            return self.store.latest_thread(req.notebook_path)
+        return None
+
+    def _make_interpreter(self, kernel_id: str) -> tuple[Any, Any]:
+        from .executor import KernelExecutor
+        from .loop import Interpreter
+
+        km = self.kernel_manager
+
+        async def restart() -> None:
+            await km.restart_kernel(kernel_id)
+
+        executor = KernelExecutor(km.get_kernel(kernel_id), restart=restart)
+        return Interpreter(self.config, executor, client=self._get_client()), executor
+
+    def _workdir(self, notebook_path: str) -> str | None:
+        folder = os.path.join(self.root_dir, *posixpath.dirname(notebook_path).split("/"))
+        return folder if os.path.isdir(folder) else None
+
+    async def _drive(self, run: LiveRun, executor: Any) -> None:
+        """Run the engine, then record the outcome; whatever happens, the run ends and its log is closed."""
+        messages = self.store.thread_messages(run.thread_id)
+        result: Any = None
+        try:
+            self.store.set_status(run.run_id, "running")
+            result = await run.interp.run(
+                run.prompt,
+                messages=messages,
+                emit=lambda event: self._on_event(run, event),
+                run_id=run.run_id,
+                thread_id=run.thread_id,
+                workdir=self._workdir(run.notebook_path),
+                start_seq=0,
+            )
+        except asyncio.CancelledError:
+            # Cancelled outright (shutdown, or the engine did not stop in time); the engine has usually
+            # recorded the end already, and otherwise _close_log does.
+            pass
+        except Exception as exc:
+            self.log.exception("codeinterp: run %s crashed", run.run_id)
+            self._close_log(run, "failed", f"Internal error: {type(exc).__name__}")
+        finally:
+            try:
+                executor.close()
+            except Exception:
+                self.log.debug("closing the kernel client failed", exc_info=True)
+        if not run.ended:
+            self._close_log(run, "failed" if self._stopping else "cancelled", self._stop_reason())
+        steps = [run.steps[n] for n in sorted(run.steps)]
+        if result is not None:
+            for step in result.steps:
+                run.steps[int(step["step"])] = dict(step)
+            steps = [run.steps[n] for n in sorted(run.steps)]
+        added = list(result.messages_added) if result is not None else []
+        try:
+            self.store.finish_run(
+                run.run_id,
+                status=run.status,
+                reason=run.reason,
+                answer=run.answer,
+                usage=run.usage,
+                steps=steps,
+                messages=added,
+            )
+        except Exception:
+            self.log.exception("codeinterp: could not record the end of run %s", run.run_id)
+        finally:
+            self._live.pop(run.run_id, None)
+            if self._by_kernel.get(run.kernel_id) == run.run_id:
+                del self._by_kernel[run.kernel_id]
+            if self._by_thread.get(run.thread_id) == run.run_id:
+                del self._by_thread[run.thread_id]
+            run.done.set()
+        self.log.info("codeinterp: run %s ended %s %s", run.run_id, run.status, run.reason)
+
+    def _stop_reason(self) -> str:
+        return SHUTDOWN_REASON if self._stopping else "Cancelled by the user."
+
+    def _close_log(self, run: LiveRun, status: str, reason: str) -> None:
+        """End a run's event log ourselves when the engine could not, so followers are never left waiting."""
+        if run.ended:
+            return
+        self._on_event(
+            run,
+            {
+                "seq": run.last_seq + 1,
+                "run_id": run.run_id,
+                "type": "run_ended",
+                "time": time.time(),
+                "status": status,
+                "reason": reason,
+                "answer": "",
+                "usage": dict(run.usage),
+                "steps": len(run.steps),
+            },
+        )
+
+    def _on_event(self, run: LiveRun, event: dict[str, Any]) -> None:
+        """The engine's sink: store the event, apply it to the live view, wake followers. Never raises."""
+        if run.ended:
+            return  # nothing follows run_ended
+        if event.get("type") == "run_ended" and self._stopping and event.get("status") == "cancelled":
+            # Stopped by a shutdown, not by a user: say so, as a restart would.
+            event = {**event, "status": "failed", "reason": SHUTDOWN_REASON}
+        if event.get("seq") != run.last_seq + 1:
+            self.log.error("codeinterp: run %s event out of order: %s", run.run_id, event.get("seq"))
+            event = {**event, "seq": run.last_seq + 1}
+        try:
+            self.store.append_event(event)
+            if event.get("type") == "step" and event.get("stage") == "completed":
+                self.store.put_step(run.run_id, event)
+        except Exception:
+            self.log.exception("codeinterp: could not store event %s of run %s", event.get("seq"), run.run_id)
+        run.add(event)
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        live = self._live.get(run_id)
+        if live is not None:
+            return live.as_dict()
+        run = self.store.get_run(run_id)
+        if run is None:
+            raise NotFound(f"No run with id {run_id!r}.")
+        return run
+
+    async def cancel(self, run_id: str) -> dict[str, Any]:
+        """Stop a run: abort the model stream and interrupt the kernel. Returns the run once it has ended.
+
+        Cancelling a run that has already ended changes nothing and returns it as it is.
+        """
+        run = self._live.get(run_id)
+        if run is None:
+            return self.get_run(run_id)
+        if run.interp is not None:
+            run.interp.cancel()
+        try:
+            await asyncio.wait_for(asyncio.shield(run.done.wait()), CANCEL_GRACE)
+        except asyncio.TimeoutError:
+            self.log.warning("codeinterp: run %s did not stop in %.1f s; cancelling its task", run_id, CANCEL_GRACE)
+            if run.task is not None:
+                run.task.cancel()
+            await asyncio.wait_for(asyncio.shield(run.done.wait()), SHUTDOWN_GRACE)
+        return self.get_run(run_id)
+
+    def check_run(self, run_id: str) -> None:
+        if run_id not in self._live and self.store.get_run(run_id) is None:
+            raise NotFound(f"No run with id {run_id!r}.")
+
+    async def follow(self, run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+        """Every event with ``seq > after``, then live ones until the run ends: no gap, no duplicate.
+
+        A live run's whole log is in memory, so replay and live delivery read the same list through one
+        cursor; an ended run's log is read from the store. Each follower advances at its own pace and the run
+        never waits for it.
+        """
+        run = self._live.get(run_id)
+        if run is None:
+            stored = self.store.get_run(run_id)
+            if stored is None:
+                raise NotFound(f"No run with id {run_id!r}.")
+            if stored["status"] in FINAL_STATUSES:
+                for event in self.store.events(run_id, after):
+                    yield event
+                return
+            run = self._live.get(run_id)  # started meanwhile? (cannot happen without an await; be safe)
+            if run is None:
+                return
+        cursor = after
+        while True:
+            if cursor < run.last_seq:
+                batch = run.events[cursor:]
+                for event in batch:
+                    yield event
+                cursor += len(batch)
+                continue
+            if run.ended:
+                return
+            await run.wait_beyond(cursor)
+
+    # -- threads ---------------------------------------------------------------------------------------
+
+    def list_threads(self, notebook_path: str | None) -> list[dict[str, Any]]:
+        path = normalize_notebook_path(notebook_path) if notebook_path is not None else None
+        threads = self.store.list_threads(path)
+        for thread in threads:
+            thread["runs"] = [self._summary(r) for r in self.store.runs_of_thread(thread["thread_id"])]
+        return threads
+
+    def get_thread(self, thread_id: str) -> dict[str, Any]:
+        thread = self.store.get_thread(thread_id)
+        if thread is None:
+            raise NotFound(f"No thread with id {thread_id!r}.")
+        runs = self.store.runs_of_thread(thread_id, with_steps=True)
+        thread["runs"] = [self.get_run(r["run_id"]) if r["run_id"] in self._live else r for r in runs]
+        thread["messages"] = self.store.thread_messages(thread_id)
+        return thread
+
+    def _summary(self, run: dict[str, Any]) -> dict[str, Any]:
+        live = self._live.get(run["run_id"])
+        status = live.status if live is not None else run["status"]
+        keys = ("run_id", "kernel_id", "prompt", "status", "reason", "created", "ended")
+        return {**{k: run[k] for k in keys}, "status": status}

@@ -1,0 +1,347 @@
+"""Persistent record of threads, runs, steps, events and chat messages, in one SQLite file.
+
+The server owns a run, not a browser tab, so everything a client may need after a reload or a server restart
+is written here as it happens. SQLite in WAL mode gives transactional writes and a file that stays
+readable if the process dies mid-write; ``synchronous=NORMAL`` avoids an fsync per event (a power cut may lose
+the last few events, never the file's consistency).
+
+The store is synchronous and is used from the server's event loop thread only: each write is one small
+transaction (tens of microseconds), cheaper than handing it to a thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS threads (
+    thread_id TEXT PRIMARY KEY,
+    notebook_path TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS threads_by_notebook ON threads (notebook_path, updated);
+CREATE TABLE IF NOT EXISTS messages (
+    thread_id TEXT NOT NULL REFERENCES threads (thread_id),
+    idx INTEGER NOT NULL,
+    run_id TEXT,
+    message TEXT NOT NULL,
+    PRIMARY KEY (thread_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    thread_id TEXT NOT NULL REFERENCES threads (thread_id),
+    kernel_id TEXT NOT NULL,
+    notebook_path TEXT NOT NULL DEFAULT '',
+    prompt TEXT NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    answer TEXT NOT NULL DEFAULT '',
+    usage TEXT NOT NULL DEFAULT '{}',
+    created REAL NOT NULL,
+    ended REAL,
+    last_seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS runs_by_thread ON runs (thread_id, created);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
+CREATE TABLE IF NOT EXISTS steps (
+    run_id TEXT NOT NULL REFERENCES runs (run_id),
+    step INTEGER NOT NULL,
+    code TEXT NOT NULL DEFAULT '',
+    outputs TEXT NOT NULL DEFAULT '[]',
+    status TEXT NOT NULL,
+    execution_count INTEGER,
+    elapsed REAL,
+    message TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    run_id TEXT NOT NULL REFERENCES runs (run_id),
+    seq INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+"""
+
+_RUN_COLUMNS = (
+    "run_id, thread_id, kernel_id, notebook_path, prompt, model, status, reason, answer, usage, "
+    "created, ended, last_seq"
+)
+_ACTIVE = ("queued", "running")
+
+
+class StoreError(RuntimeError):
+    """The store file cannot be used (e.g. written by a newer version)."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class Store:
+    """Threads, runs, steps, events and messages. Every public write is one transaction."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly one `with` block.
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        with self._tx():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row["value"]) > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{path} was written by a newer jupyter-codeinterp (schema {row['value']}); "
+                    "upgrade, or point CodeInterpreterApp.db_path elsewhere."
+                )
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- threads ---------------------------------------------------------------------------------------
+
+    def create_thread(self, thread_id: str, notebook_path: str, title: str) -> dict[str, Any]:
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO threads (thread_id, notebook_path, title, created, updated) VALUES (?, ?, ?, ?, ?)",
+                (thread_id, notebook_path, title, now, now),
+            )
+        return {
+            "thread_id": thread_id,
+            "notebook_path": notebook_path,
+            "title": title,
+            "created": now,
+            "updated": now,
+        }
+
+    def get_thread(self, thread_id: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
+        return dict(row) if row else None
+
+    def latest_thread(self, notebook_path: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT * FROM threads WHERE notebook_path = ? ORDER BY updated DESC, rowid DESC LIMIT 1",
+            (notebook_path,),
+        ).fetchone()
+        return dict(row) if row else None
+
+    def list_threads(self, notebook_path: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        if notebook_path is None:
+            rows = self._db.execute("SELECT * FROM threads ORDER BY updated DESC LIMIT ?", (limit,))
+        else:
+            rows = self._db.execute(
+                "SELECT * FROM threads WHERE notebook_path = ? ORDER BY updated DESC LIMIT ?",
+                (notebook_path, limit),
+            )
+        return [dict(r) for r in rows]
+
+    def thread_messages(self, thread_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT message FROM messages WHERE thread_id = ? ORDER BY idx", (thread_id,))
+        return [json.loads(r["message"]) for r in rows]
+
+    # -- runs ------------------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        run_id: str,
+        thread_id: str,
+        kernel_id: str,
+        notebook_path: str,
+        prompt: str,
+        model: str,
+        created: float,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO runs "
+                "(run_id, thread_id, kernel_id, notebook_path, prompt, model, status, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
+                (run_id, thread_id, kernel_id, notebook_path, prompt, model, created),
+            )
+            db.execute("UPDATE threads SET updated = ? WHERE thread_id = ?", (created, thread_id))
+
+    def set_status(self, run_id: str, status: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
+
+    def put_step(self, run_id: str, step: dict[str, Any]) -> None:
+        with self._tx() as db:
+            self._put_step(db, run_id, step)
+
+    @staticmethod
+    def _put_step(db: sqlite3.Connection, run_id: str, step: dict[str, Any]) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO steps (run_id, step, code, outputs, status, execution_count, elapsed, message) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                int(step["step"]),
+                step.get("code", ""),
+                _dumps(step.get("outputs", [])),
+                step.get("status", ""),
+                step.get("execution_count"),
+                step.get("elapsed"),
+                step.get("message", ""),
+            ),
+        )
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        reason: str,
+        answer: str,
+        usage: dict[str, Any],
+        steps: Sequence[dict[str, Any]],
+        messages: Sequence[dict[str, Any]],
+    ) -> None:
+        """Record a run's outcome, its steps and the chat messages it added to its thread, all or nothing."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute("SELECT thread_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise KeyError(run_id)
+            thread_id = row["thread_id"]
+            db.execute(
+                "UPDATE runs SET status = ?, reason = ?, answer = ?, usage = ?, ended = ? WHERE run_id = ?",
+                (status, reason, answer, _dumps(usage), now, run_id),
+            )
+            for step in steps:
+                self._put_step(db, run_id, step)
+            (start,) = db.execute(
+                "SELECT COALESCE(MAX(idx) + 1, 0) FROM messages WHERE thread_id = ?", (thread_id,)
+            ).fetchone()
+            db.executemany(
+                "INSERT INTO messages (thread_id, idx, run_id, message) VALUES (?, ?, ?, ?)",
+                [(thread_id, start + i, run_id, _dumps(m)) for i, m in enumerate(messages)],
+            )
+            db.execute("UPDATE threads SET updated = ? WHERE thread_id = ?", (now, thread_id))
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        row = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        run = self._run_dict(row)
+        run["steps"] = self.steps(run_id)
+        return run
+
+    def runs_of_thread(self, thread_id: str, *, with_steps: bool = False) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE thread_id = ? ORDER BY created, rowid", (thread_id,)
+        ).fetchall()
+        runs = [self._run_dict(r) for r in rows]
+        if with_steps:
+            for run in runs:
+                run["steps"] = self.steps(run["run_id"])
+        return runs
+
+    def steps(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT step, code, outputs, status, execution_count, elapsed, message "
+            "FROM steps WHERE run_id = ? ORDER BY step",
+            (run_id,),
+        )
+        return [{**dict(r), "outputs": json.loads(r["outputs"])} for r in rows]
+
+    @staticmethod
+    def _run_dict(row: sqlite3.Row) -> dict[str, Any]:
+        run = dict(row)
+        run["usage"] = json.loads(run["usage"])
+        return run
+
+    # -- events ----------------------------------------------------------------------------------------
+
+    def append_event(self, event: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO events (run_id, seq, event) VALUES (?, ?, ?)",
+                (event["run_id"], int(event["seq"]), _dumps(event)),
+            )
+            db.execute(
+                "UPDATE runs SET last_seq = MAX(last_seq, ?) WHERE run_id = ?",
+                (event["seq"], event["run_id"]),
+            )
+            if event.get("type") == "usage":
+                # Usage so far survives a crash, as the events do.
+                db.execute("UPDATE runs SET usage = ? WHERE run_id = ?", (_dumps(event["usage"]), event["run_id"]))
+
+    def events(self, run_id: str, after: int = 0) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT event FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after))
+        return [json.loads(r["event"]) for r in rows]
+
+    # -- recovery --------------------------------------------------------------------------------------
+
+    def fail_interrupted_runs(self, reason: str) -> list[str]:
+        """Mark runs left queued or running by a previous process as failed, ending their event logs too.
+
+        A client replaying such a run then sees a ``run_ended`` event instead of waiting forever.
+        """
+        now = time.time()
+        with self._tx() as db:
+            rows = db.execute(
+                f"SELECT run_id, last_seq, answer, usage FROM runs WHERE status IN {_ACTIVE!r}"
+            ).fetchall()
+            for row in rows:
+                (steps,) = db.execute("SELECT COUNT(*) FROM steps WHERE run_id = ?", (row["run_id"],)).fetchone()
+                seq = row["last_seq"] + 1
+                event = {
+                    "seq": seq,
+                    "run_id": row["run_id"],
+                    "type": "run_ended",
+                    "time": now,
+                    "status": "failed",
+                    "reason": reason,
+                    "answer": row["answer"],
+                    "usage": {
+                        "prompt_tokens": 0,
+                        "completion_tokens": 0,
+                        "total_tokens": 0,
+                        **json.loads(row["usage"]),
+                    },
+                    "steps": steps,
+                }
+                db.execute(
+                    "INSERT INTO events (run_id, seq, event) VALUES (?, ?, ?)",
+                    (row["run_id"], seq, _dumps(event)),
+                )
+                db.execute(
+                    "UPDATE runs SET status = 'failed', reason = ?, ended = ?, last_seq = ? WHERE run_id = ?",
+                    (reason, now, seq, row["run_id"]),
+                )
+        return [r["run_id"] for r in rows]

@@ -1,0 +1,151 @@
+"""Fixtures and helpers for the server-extension tests: a real Jupyter server with our extension, real kernels
+(started through the server's own REST API), the scripted model, and small clients for the API and the stream.
+
+Import the fixtures into a test module (``from tests.server_support import *``) to override conftest's
+``jp_server_config`` with one that points the extension at the scripted model and a per-test store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPResponse
+
+from tests.conftest import TEST_KEY
+from tests.scripted_llm import ScriptedLLM
+
+__all__ = ["TEST_KEY", "Api", "api", "jp_server_config", "kernel_id", "read_events", "read_until", "store_path"]
+
+FINAL = ("completed", "failed", "cancelled")
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "codeinterp.sqlite"
+
+
+@pytest.fixture
+def jp_server_config(llm: ScriptedLLM, store_path: Path) -> dict[str, Any]:
+    """Our extension, no unauthenticated access, the scripted model, and a store of this test's own."""
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_codeinterp": True},
+            "allow_unauthenticated_access": False,
+        },
+        "CodeInterpreterApp": {"db_path": str(store_path), "max_prompt_chars": 5000},
+        "CodeInterpreter": {
+            "model": "scripted-model",
+            "base_url": llm.url,
+            "api_key": TEST_KEY,
+            "max_retries": 0,
+            "request_timeout": 20.0,
+        },
+    }
+
+
+class Api:
+    """JSON calls to the server that return ``(status, body)`` instead of raising on 4xx."""
+
+    def __init__(self, fetch: Callable[..., Awaitable[HTTPResponse]], ws_fetch: Callable[..., Any]) -> None:
+        self._fetch = fetch
+        self._ws_fetch = ws_fetch
+        #: Every response body seen, for the key-leak scan.
+        self.bodies: list[str] = []
+
+    async def call(self, method: str, *path: str, body: Any = None, raw: bytes | None = None, **kw: Any) -> Any:
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        if data is None and method in ("POST", "PUT", "PATCH"):
+            data = b""
+        response = await self._fetch(*path, method=method, body=data, raise_error=False, **kw)
+        text = response.body.decode() if response.body else ""
+        self.bodies.append(text)
+        try:
+            payload = json.loads(text) if text else None
+        except ValueError:
+            payload = text
+        return response.code, payload
+
+    async def get(self, *path: str, **kw: Any) -> Any:
+        return await self.call("GET", *path, **kw)
+
+    async def post(self, *path: str, body: Any = None, **kw: Any) -> Any:
+        return await self.call("POST", *path, body=body, **kw)
+
+    async def start(self, kernel_id: str, prompt: str, **fields: Any) -> dict[str, Any]:
+        code, body = await self.post("codeinterp", "runs", body={"kernel_id": kernel_id, "prompt": prompt, **fields})
+        assert code == 201, body
+        return dict(body)
+
+    async def run(self, run_id: str) -> dict[str, Any]:
+        code, body = await self.get("codeinterp", "runs", run_id)
+        assert code == 200, body
+        return dict(body)
+
+    async def wait(self, run_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Poll until the run has ended; return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            run = await self.run(run_id)
+            if run["status"] in FINAL:
+                return run
+            assert time.monotonic() < deadline, f"run still {run['status']} after {timeout} s"
+            await asyncio.sleep(0.05)
+
+    async def events(self, run_id: str, after: int | None = None) -> Any:
+        params = {"after": str(after)} if after is not None else None
+        return await self._ws_fetch("codeinterp", "runs", run_id, "events", params=params)
+
+    async def all_events(self, run_id: str, after: int | None = None) -> list[dict[str, Any]]:
+        ws = await self.events(run_id, after)
+        try:
+            events = await read_events(ws)
+        finally:
+            ws.close()
+        self.bodies.extend(json.dumps(e) for e in events)
+        return events
+
+    async def new_kernel(self) -> str:
+        code, body = await self.post("api", "kernels", body={"name": "python3"})
+        assert code == 201, body
+        return str(body["id"])
+
+
+@pytest.fixture
+def api(jp_fetch: Any, jp_ws_fetch: Any) -> Api:
+    return Api(jp_fetch, jp_ws_fetch)
+
+
+@pytest.fixture
+def kernel_id(api: Api, jp_asyncio_loop: asyncio.AbstractEventLoop) -> str:
+    """A real python3 kernel started by the server (its cwd is the server's root dir)."""
+    return jp_asyncio_loop.run_until_complete(api.new_kernel())
+
+
+async def read_events(ws: Any, limit: int | None = None, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Read events until the server closes the socket (or ``limit`` events have come)."""
+    events: list[dict[str, Any]] = []
+    while limit is None or len(events) < limit:
+        message = await asyncio.wait_for(ws.read_message(), timeout)
+        if message is None:
+            break
+        events.append(json.loads(message))
+    return events
+
+
+async def read_until(
+    ws: Any, predicate: Callable[[dict[str, Any]], bool], timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """Read events up to and including the first one matching ``predicate``."""
+    events: list[dict[str, Any]] = []
+    while True:
+        message = await asyncio.wait_for(ws.read_message(), timeout)
+        assert message is not None, f"stream closed before the awaited event; got {events}"
+        events.append(json.loads(message))
+        if predicate(events[-1]):
+            return events

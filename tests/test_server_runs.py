@@ -1,0 +1,137 @@
+"""A run through the REST API on a real server and a real kernel: start, follow, read; threads; one run per kernel."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from typing import Any
+
+from tests.scripted_llm import ScriptedLLM, answer, code, hang
+from tests.server_support import *  # noqa: F403
+from tests.server_support import Api
+
+
+def _stages(events: list[dict[str, Any]], step: int) -> list[str]:
+    return [e["stage"] for e in events if e["type"] == "step" and e["step"] == step]
+
+
+async def test_extension_is_listed_by_jupyter_server_extension_list() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "jupyter_server", "extension", "list"], capture_output=True, text=True, check=True
+    )
+    listing = re.sub(r"\x1b\[[0-9;]*m", "", out.stdout + out.stderr)
+    assert re.search(r"jupyter_codeinterp\s+enabled", listing), listing
+    assert re.search(r"jupyter_codeinterp\s+OK", listing), listing
+
+
+async def test_config_reports_model_host_and_limits_but_not_the_key(api: Api, llm: ScriptedLLM) -> None:
+    status, config = await api.get("codeinterp", "config")
+    assert status == 200
+    assert config["model"] == "scripted-model"
+    assert config["base_url_host"] == llm.url.split("/")[2]
+    assert config["has_api_key"] is True
+    assert config["max_prompt_chars"] == 5000
+    assert config["problem"] is None
+    assert TEST_KEY not in json.dumps(config)  # noqa: F405
+
+
+async def test_models_lists_the_endpoints_models(api: Api) -> None:
+    status, body = await api.get("codeinterp", "models")
+    assert status == 200
+    assert body == {"models": ["scripted-model"], "problem": None}
+
+
+async def test_a_run_end_to_end(api: Api, llm: ScriptedLLM, kernel_id: str) -> None:
+    llm.script(code("x = 21 * 2\nprint(x)"), answer("The answer is **42**."))
+
+    started = await api.start(kernel_id, "What is 21 * 2?", notebook_path="analysis.ipynb")
+    assert started["run_id"].startswith("r-") and started["thread_id"].startswith("t-")
+
+    events = await api.all_events(started["run_id"])
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert all(e["run_id"] == started["run_id"] for e in events)
+    assert events[0]["type"] == "run_started" and events[0]["thread_id"] == started["thread_id"]
+    assert events[-1]["type"] == "run_ended" and events[-1]["status"] == "completed"
+    stages = _stages(events, 1)
+    assert stages[0] == "started" and stages[-1] == "completed"
+    assert {"code_delta", "in_progress", "interpreting"} <= set(stages)
+    assert "".join(e.get("delta", "") for e in events if e.get("stage") == "code_delta") == "x = 21 * 2\nprint(x)"
+
+    run = await api.run(started["run_id"])
+    assert run["status"] == "completed" and run["reason"] == ""
+    assert run["answer"] == "The answer is **42**."
+    assert run["kernel_id"] == kernel_id and run["notebook_path"] == "analysis.ipynb"
+    assert run["last_seq"] == events[-1]["seq"]
+    [step] = run["steps"]
+    assert step["code"] == "x = 21 * 2\nprint(x)"
+    assert step["status"] == "ok" and isinstance(step["execution_count"], int)
+    assert step["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "42\n"}]
+    assert run["usage"]["total_tokens"] > 0
+    # The model saw the kernel's output as the tool result.
+    assert llm.requests[1]["messages"][-1]["role"] == "tool"
+    assert "42" in llm.requests[1]["messages"][-1]["content"]
+
+
+async def test_a_follow_up_in_a_thread_sees_earlier_turns_and_the_same_kernel_state(
+    api: Api, llm: ScriptedLLM, kernel_id: str
+) -> None:
+    llm.script(code("secret = 1234"), answer("Stored it."), code("print(secret + 1)"), answer("It is 1235."))
+
+    first = await api.start(kernel_id, "Remember 1234 as secret", notebook_path="nb/a.ipynb")
+    assert (await api.wait(first["run_id"]))["status"] == "completed"
+    # No thread_id: the notebook's latest thread is continued.
+    second = await api.start(kernel_id, "Add one to it", notebook_path="nb/a.ipynb")
+    assert second["thread_id"] == first["thread_id"]
+    run = await api.wait(second["run_id"])
+
+    assert run["status"] == "completed", run
+    assert run["steps"][0]["outputs"][0]["text"] == "1235\n"
+    sent = llm.requests[2]["messages"]
+    assert [m["role"] for m in sent[:1]] == ["system"]
+    contents = [m.get("content") for m in sent]
+    assert "Remember 1234 as secret" in contents and "Stored it." in contents and contents[-1] == "Add one to it"
+    # Appended, never rewritten: the first run's request is a prefix of the follow-up's.
+    assert sent[: len(llm.requests[1]["messages"])] == llm.requests[1]["messages"]
+
+    status, thread = await api.get("codeinterp", "threads", first["thread_id"])
+    assert status == 200
+    assert [r["run_id"] for r in thread["runs"]] == [first["run_id"], second["run_id"]]
+    assert thread["runs"][1]["answer"] == "It is 1235." and thread["runs"][1]["steps"]
+    assert thread["notebook_path"] == "nb/a.ipynb"
+    assert [m["role"] for m in thread["messages"]][:2] == ["system", "user"]
+
+    status, listing = await api.get("codeinterp", "threads", params={"notebook_path": "nb/a.ipynb"})
+    assert status == 200
+    [listed] = listing["threads"]
+    assert listed["thread_id"] == first["thread_id"] and len(listed["runs"]) == 2
+    status, other = await api.get("codeinterp", "threads", params={"notebook_path": "other.ipynb"})
+    assert other == {"threads": []}
+
+
+async def test_thread_new_starts_a_fresh_conversation(api: Api, llm: ScriptedLLM, kernel_id: str) -> None:
+    llm.script(answer("one"), answer("two"))
+    first = await api.start(kernel_id, "first", notebook_path="a.ipynb")
+    await api.wait(first["run_id"])
+    second = await api.start(kernel_id, "second", notebook_path="a.ipynb", thread_id="new")
+    await api.wait(second["run_id"])
+    assert second["thread_id"] != first["thread_id"]
+    assert [m["role"] for m in llm.requests[1]["messages"]] == ["system", "user"]
+    _, listing = await api.get("codeinterp", "threads", params={"notebook_path": "a.ipynb"})
+    assert [t["thread_id"] for t in listing["threads"]] == [second["thread_id"], first["thread_id"]]
+
+
+async def test_a_second_run_on_a_busy_kernel_is_refused_with_409(api: Api, llm: ScriptedLLM, kernel_id: str) -> None:
+    llm.script(hang(30))
+    first = await api.start(kernel_id, "think hard")
+
+    status, body = await api.post("codeinterp", "runs", body={"kernel_id": kernel_id, "prompt": "me too"})
+
+    assert status == 409
+    assert body["run_id"] == first["run_id"] and first["run_id"] in body["message"]
+    # Another kernel is free.
+    other = await api.new_kernel()
+    llm.script(answer("done"))
+    assert (await api.wait((await api.start(other, "hello"))["run_id"]))["status"] == "completed"
+    await api.post("codeinterp", "runs", first["run_id"], "cancel")
