@@ -20,7 +20,7 @@ export const STAGES: readonly Stage[] = [
 
 /** How one executed step ended. */
 export type StepStatus =
-  'ok' | 'error' | 'timeout' | 'kernel_restarted' | 'cancelled';
+  'ok' | 'error' | 'timeout' | 'kernel_restarted' | 'cancelled' | 'skipped';
 
 /** Where a run is; the last three are final. */
 export type RunStatus =

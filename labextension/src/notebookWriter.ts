@@ -1,0 +1,410 @@
+/**
+ * Writes a run into a notebook as it streams: a markdown cell for the prompt, one code cell per
+ * step (source filling in while the code streams, outputs and execution count arriving live) and a
+ * markdown cell for the answer.
+ *
+ * Every cell carries `metadata.codeinterp = {run_id, step, role}`; a cell is looked up by that key
+ * before one is inserted, so applying an event twice, replaying a run after a reload, or a second
+ * tab writing the same run through real-time collaboration never leaves a duplicate.
+ */
+
+import type { ISharedCell, ISharedCodeCell } from '@jupyter/ydoc';
+import type * as nbformat from '@jupyterlab/nbformat';
+import type { NotebookPanel } from '@jupyterlab/notebook';
+
+import { Output, RunEvent } from './events';
+
+export type CellRole = 'prompt' | 'code' | 'answer';
+
+/** The metadata key of the cells we write. */
+export const METADATA_KEY = 'codeinterp';
+
+export interface ICellTag {
+  run_id: string;
+  step: number;
+  role: CellRole;
+  thread_id?: string;
+  /** Set on a run's cells once the run has ended. */
+  ended?: boolean;
+}
+
+export interface IWriterOptions {
+  /** Which kinds of cells to write. */
+  roles: () => Set<CellRole>;
+  /** Run ids of the thread, to place a new run's cells below the thread's last cell. */
+  threadRunIds?: () => Iterable<string>;
+  /** Id of the cell below which cells go when the run has none yet (the `%%interpret` cell). */
+  anchorCellId?: () => string | null;
+  /** Scroll the notebook to the cell being written. */
+  autoScroll?: () => boolean;
+}
+
+interface IRunBuffer {
+  threadId: string;
+  prompt: string;
+  code: Map<number, string>;
+  outputs: Map<number, Output[]>;
+}
+
+export function cellTag(cell: ISharedCell): ICellTag | null {
+  const tag = cell.getMetadata(METADATA_KEY) as any;
+  if (
+    tag &&
+    typeof tag === 'object' &&
+    typeof tag.run_id === 'string' &&
+    typeof tag.role === 'string'
+  ) {
+    return tag as ICellTag;
+  }
+  return null;
+}
+
+/** Append an output to a list the way a notebook shows it: streams coalesce, clear_output clears. */
+export function appendOutput(list: Output[], output: Output): Output[] {
+  if (output.output_type === 'clear_output') {
+    return [];
+  }
+  const last = list[list.length - 1];
+  if (
+    output.output_type === 'stream' &&
+    last &&
+    last.output_type === 'stream' &&
+    last.name === output.name
+  ) {
+    const merged = {
+      ...last,
+      text: joinText(last.text) + joinText(output.text)
+    } as Output;
+    return [...list.slice(0, -1), merged];
+  }
+  return [...list, output];
+}
+
+function joinText(text: unknown): string {
+  return Array.isArray(text) ? text.join('') : String(text ?? '');
+}
+
+export function promptMarkdown(prompt: string): string {
+  const quoted = prompt
+    .trim()
+    .split('\n')
+    .map(line => `> ${line}`)
+    .join('\n');
+  return `**Code Interpreter prompt**\n\n${quoted}`;
+}
+
+export class NotebookWriter {
+  constructor(
+    private _panel: NotebookPanel,
+    private _options: IWriterOptions
+  ) {}
+
+  get panel(): NotebookPanel {
+    return this._panel;
+  }
+
+  /** Apply one event of a run to the notebook. Idempotent. */
+  apply(event: RunEvent): void {
+    const model = this._panel.content.model;
+    if (!model || this._panel.isDisposed) {
+      return;
+    }
+    const buffer = this._buffer(event.run_id);
+    const roles = this._options.roles();
+    switch (event.type) {
+      case 'run_started':
+        buffer.threadId = event.thread_id;
+        buffer.prompt = event.prompt;
+        if (roles.has('prompt')) {
+          this._ensureCell(event.run_id, 0, 'prompt', () =>
+            promptMarkdown(event.prompt)
+          );
+        }
+        break;
+      case 'step': {
+        if (!roles.has('code')) {
+          break;
+        }
+        let code = buffer.code.get(event.step) ?? '';
+        if (event.stage === 'code_delta') {
+          code += event.delta ?? '';
+        }
+        if (event.code !== undefined) {
+          code = event.code;
+        }
+        buffer.code.set(event.step, code);
+        const cell = this._ensureCell(
+          event.run_id,
+          event.step,
+          'code',
+          () => code
+        ) as ISharedCodeCell | null;
+        if (!cell) {
+          break;
+        }
+        this._setSource(cell, code);
+        if (event.stage === 'in_progress' && event.output) {
+          const outputs = appendOutput(
+            buffer.outputs.get(event.step) ?? [],
+            event.output
+          );
+          buffer.outputs.set(event.step, outputs);
+          cell.setOutputs(outputs as nbformat.IOutput[]);
+        }
+        if (event.stage === 'completed') {
+          const outputs = (event.outputs ?? []).filter(
+            o => o.output_type !== 'clear_output'
+          );
+          buffer.outputs.set(event.step, outputs);
+          cell.setOutputs(outputs as nbformat.IOutput[]);
+        }
+        if (
+          event.execution_count !== undefined &&
+          cell.execution_count !== event.execution_count
+        ) {
+          cell.execution_count = event.execution_count;
+        }
+        this._scrollTo(cell);
+        break;
+      }
+      case 'run_ended':
+        if (roles.has('answer') && event.answer.trim()) {
+          this._ensureCell(event.run_id, 0, 'answer', () => event.answer);
+        }
+        this._markEnded(event.run_id);
+        this._buffers.delete(event.run_id);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Whether the notebook holds any cell of the run, and whether they are marked ended. */
+  runCells(runId: string): { count: number; ended: boolean } {
+    let count = 0;
+    let ended = false;
+    for (const cell of this._cells()) {
+      const tag = cellTag(cell);
+      if (tag && tag.run_id === runId) {
+        count += 1;
+        ended = ended || !!tag.ended;
+      }
+    }
+    return { count, ended };
+  }
+
+  /** Remove cells that share a key with an earlier one (a race between two collaborating tabs). */
+  dedupe(): number {
+    const model = this._panel.content.model;
+    if (!model) {
+      return 0;
+    }
+    const seen = new Set<string>();
+    const doomed: number[] = [];
+    this._cells().forEach((cell, index) => {
+      const tag = cellTag(cell);
+      if (!tag) {
+        return;
+      }
+      const key = `${tag.run_id}/${tag.role}/${tag.step}`;
+      if (seen.has(key)) {
+        doomed.push(index);
+      } else {
+        seen.add(key);
+      }
+    });
+    if (doomed.length) {
+      model.sharedModel.transact(() => {
+        for (const index of doomed.reverse()) {
+          model.sharedModel.deleteCell(index);
+        }
+      });
+    }
+    return doomed.length;
+  }
+
+  private _cells(): ISharedCell[] {
+    return (this._panel.content.model?.sharedModel.cells ??
+      []) as ISharedCell[];
+  }
+
+  private _find(runId: string, step: number, role: CellRole): number {
+    const cells = this._cells();
+    for (let i = 0; i < cells.length; i++) {
+      const tag = cellTag(cells[i]);
+      if (
+        tag &&
+        tag.run_id === runId &&
+        tag.role === role &&
+        tag.step === step
+      ) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private _insertIndex(runId: string, role: CellRole): number {
+    const cells = this._cells();
+    let lastOfRun = -1;
+    let lastOfThread = -1;
+    const threadRuns = new Set(this._options.threadRunIds?.() ?? []);
+    cells.forEach((cell, i) => {
+      const tag = cellTag(cell);
+      if (!tag) {
+        return;
+      }
+      if (tag.run_id === runId) {
+        // Code cells go above the run's answer cell, should one exist already.
+        if (!(role !== 'answer' && tag.role === 'answer')) {
+          lastOfRun = i;
+        }
+      } else if (threadRuns.has(tag.run_id)) {
+        lastOfThread = i;
+      }
+    });
+    if (lastOfRun >= 0) {
+      return lastOfRun + 1;
+    }
+    const anchorId = this._options.anchorCellId?.();
+    if (anchorId) {
+      const anchor = cells.findIndex(c => c.id === anchorId);
+      if (anchor >= 0) {
+        return anchor + 1;
+      }
+    }
+    if (lastOfThread >= 0) {
+      return lastOfThread + 1;
+    }
+    // At the end, but not after trailing empty cells the user left there.
+    let end = cells.length;
+    while (
+      end > 0 &&
+      !cellTag(cells[end - 1]) &&
+      cells[end - 1].getSource().trim() === '' &&
+      cells[end - 1].cell_type === 'code' &&
+      end - 1 > 0
+    ) {
+      end -= 1;
+    }
+    return end;
+  }
+
+  private _ensureCell(
+    runId: string,
+    step: number,
+    role: CellRole,
+    source: () => string
+  ): ISharedCell | null {
+    const model = this._panel.content.model;
+    if (!model) {
+      return null;
+    }
+    const found = this._find(runId, step, role);
+    if (found >= 0) {
+      return this._cells()[found];
+    }
+    const index = this._insertIndex(runId, role);
+    const tag: ICellTag = { run_id: runId, step, role };
+    const threadId = this._buffers.get(runId)?.threadId;
+    if (threadId) {
+      tag.thread_id = threadId;
+    }
+    const cell =
+      role === 'code'
+        ? {
+            cell_type: 'code' as const,
+            source: source(),
+            metadata: { [METADATA_KEY]: tag as any, trusted: true },
+            outputs: [],
+            execution_count: null
+          }
+        : {
+            cell_type: 'markdown' as const,
+            source: source(),
+            metadata: { [METADATA_KEY]: tag as any }
+          };
+    const inserted = model.sharedModel.insertCell(index, cell) as ISharedCell;
+    if (role !== 'code') {
+      this._renderMarkdown(index);
+    }
+    this._scrollTo(inserted);
+    // A collaborator may have inserted the same cell at the same moment.
+    window.setTimeout(() => this.dedupe(), 300);
+    return inserted;
+  }
+
+  private _setSource(cell: ISharedCell, code: string): void {
+    const current = cell.getSource();
+    if (current === code) {
+      return;
+    }
+    if (code.startsWith(current)) {
+      cell.updateSource(
+        current.length,
+        current.length,
+        code.slice(current.length)
+      );
+    } else {
+      cell.setSource(code);
+    }
+  }
+
+  private _markEnded(runId: string): void {
+    const model = this._panel.content.model;
+    if (!model) {
+      return;
+    }
+    model.sharedModel.transact(() => {
+      for (const cell of this._cells()) {
+        const tag = cellTag(cell);
+        if (tag && tag.run_id === runId && !tag.ended) {
+          cell.setMetadata(METADATA_KEY, { ...tag, ended: true } as any);
+        }
+      }
+    });
+  }
+
+  private _renderMarkdown(index: number): void {
+    // Markdown cells inserted through the model show as editors; render them like run cells.
+    requestAnimationFrame(() => {
+      const widget = this._panel.content.widgets[index];
+      if (widget && widget.model.type === 'markdown') {
+        (widget as any).rendered = true;
+      }
+    });
+  }
+
+  private _scrollTo(cell: ISharedCell): void {
+    if (!this._options.autoScroll?.() || this._scrollPending) {
+      return;
+    }
+    this._scrollPending = true;
+    requestAnimationFrame(() => {
+      this._scrollPending = false;
+      const index = this._cells().indexOf(cell);
+      if (index >= 0 && !this._panel.isDisposed) {
+        void this._panel.content.scrollToItem(index, 'smart').catch(() => {
+          /* the cell went away */
+        });
+      }
+    });
+  }
+
+  private _buffer(runId: string): IRunBuffer {
+    let buffer = this._buffers.get(runId);
+    if (!buffer) {
+      buffer = {
+        threadId: '',
+        prompt: '',
+        code: new Map(),
+        outputs: new Map()
+      };
+      this._buffers.set(runId, buffer);
+    }
+    return buffer;
+  }
+
+  private _scrollPending = false;
+  private _buffers = new Map<string, IRunBuffer>();
+}

@@ -1,0 +1,321 @@
+/**
+ * The Code Interpreter state of one open notebook: its thread, the views of its runs, the run
+ * being followed and the writer that puts cells into the notebook. Lives as long as the notebook
+ * panel; the sidebar shows the session of the active notebook.
+ */
+
+import type { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
+import type { NotebookPanel } from '@jupyterlab/notebook';
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ISignal, Signal } from '@lumino/signaling';
+import { Panel, Widget } from '@lumino/widgets';
+
+import { RunEvent } from './events';
+import { CellRole, NotebookWriter } from './notebookWriter';
+import {
+  APIError,
+  cancelRun,
+  getRun,
+  getThread,
+  IRunRecord,
+  listThreads,
+  startRun
+} from './request';
+import { RunClient } from './runClient';
+import { eventsFromRecord, isActive } from './runState';
+import { RunView } from './runView';
+
+export interface IUISettings {
+  autoScroll: boolean;
+  addPromptCell: boolean;
+  addAnswerCell: boolean;
+}
+
+export interface ISessionOptions {
+  rendermime: IRenderMimeRegistry;
+  languages: IEditorLanguageRegistry | null;
+  settings: () => IUISettings;
+}
+
+/** How many past runs of a thread to show when a notebook is opened. */
+const HISTORY_RUNS = 20;
+
+export class NotebookSession {
+  constructor(
+    readonly panel: NotebookPanel,
+    private _options: ISessionOptions
+  ) {
+    this.view = new Panel();
+    this.view.addClass('jp-codeinterp-thread');
+    this._empty = new Widget();
+    this._empty.addClass('jp-codeinterp-empty');
+    this._empty.node.innerHTML =
+      '<p class="jp-codeinterp-empty-title">Ask for an analysis, a plot or a fix.</p>' +
+      '<p>The model writes Python, runs it in this notebook’s kernel and reads the results. ' +
+      'Each step appears here and as a cell in the notebook.</p>';
+    this.view.addWidget(this._empty);
+    this.writer = new NotebookWriter(panel, {
+      roles: () => {
+        const s = this._options.settings();
+        const roles = new Set<CellRole>(['code']);
+        if (s.addPromptCell) {
+          roles.add('prompt');
+        }
+        if (s.addAnswerCell) {
+          roles.add('answer');
+        }
+        return roles;
+      },
+      threadRunIds: () => this._runs.keys(),
+      autoScroll: () => this._options.settings().autoScroll
+    });
+    panel.disposed.connect(() => this.dispose());
+  }
+
+  /** The chat view of this notebook's thread. */
+  readonly view: Panel;
+  readonly writer: NotebookWriter;
+
+  get threadId(): string | null {
+    return this._threadId;
+  }
+
+  /** The run in progress, if any. */
+  get activeRunId(): string | null {
+    for (const [runId, view] of this._runs) {
+      if (isActive(view.state)) {
+        return runId;
+      }
+    }
+    return null;
+  }
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /** Emitted for every run event applied (the sidebar scrolls on it). */
+  get eventApplied(): ISignal<this, RunEvent> {
+    return this._eventApplied;
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  get loaded(): Promise<void> {
+    if (!this._loading) {
+      this._loading = this._load();
+    }
+    return this._loading;
+  }
+
+  /** Start a run on this notebook's kernel and follow it. */
+  async send(prompt: string, model?: string): Promise<string> {
+    const kernel = this.panel.sessionContext.session?.kernel;
+    if (!kernel) {
+      throw new Error('No kernel is running for this notebook.');
+    }
+    const body: Parameters<typeof startRun>[0] = {
+      kernel_id: kernel.id,
+      prompt,
+      notebook_path: this.panel.context.path
+    };
+    if (this._threadId) {
+      body.thread_id = this._threadId;
+    }
+    if (model) {
+      body.model = model;
+    }
+    const { run_id, thread_id } = await startRun(body);
+    this._threadId = thread_id;
+    this._follow(run_id, true);
+    return run_id;
+  }
+
+  /** Stop the active run. */
+  async stop(): Promise<void> {
+    const runId = this.activeRunId;
+    if (runId) {
+      await cancelRun(runId);
+    }
+  }
+
+  /** Start a fresh thread: the next prompt does not see the previous conversation. */
+  newThread(): void {
+    if (this.activeRunId) {
+      return;
+    }
+    this._threadId = 'new';
+    for (const view of this._runs.values()) {
+      view.dispose();
+    }
+    this._runs.clear();
+    this._empty.node.hidden = false;
+    this._changed.emit();
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    for (const client of this._clients.values()) {
+      client.dispose();
+    }
+    this._clients.clear();
+    this.view.dispose();
+    Signal.clearData(this);
+  }
+
+  private async _load(): Promise<void> {
+    await this.panel.context.ready;
+    if (this._disposed) {
+      return;
+    }
+    let threads;
+    try {
+      threads = await listThreads(this.panel.context.path);
+    } catch (error) {
+      if (error instanceof APIError && error.status === 404) {
+        return;
+      }
+      throw error;
+    }
+    const thread = threads[0];
+    if (!thread || this._disposed) {
+      return;
+    }
+    if (this._threadId === null) {
+      this._threadId = thread.thread_id;
+    }
+    // The thread's full record has every run with its steps, in one request.
+    let runs: IRunRecord[] = thread.runs ?? [];
+    try {
+      runs = (await getThread(thread.thread_id)).runs ?? runs;
+    } catch {
+      // keep the summaries
+    }
+    runs = [...runs]
+      .sort((a, b) => (a.created ?? 0) - (b.created ?? 0))
+      .slice(-HISTORY_RUNS);
+    for (const record of runs) {
+      if (this._runs.has(record.run_id) || this._disposed) {
+        continue;
+      }
+      const active = record.status === 'running' || record.status === 'queued';
+      const cells = this.writer.runCells(record.run_id);
+      if (active || (cells.count > 0 && !cells.ended)) {
+        // Replay from the server: the notebook gets every cell exactly once.
+        this._follow(record.run_id, true);
+        continue;
+      }
+      let full = record;
+      if (!record.steps) {
+        try {
+          full = await getRun(record.run_id);
+        } catch {
+          full = record;
+        }
+      }
+      const view = this._viewFor(record.run_id);
+      view.applyAll(eventsFromRecord(full));
+    }
+    this._changed.emit();
+  }
+
+  private _viewFor(runId: string): RunView {
+    let view = this._runs.get(runId);
+    if (!view) {
+      view = new RunView(runId, {
+        rendermime: this._options.rendermime,
+        languages: this._options.languages
+      });
+      this._runs.set(runId, view);
+      this.view.addWidget(view);
+      this._empty.node.hidden = true;
+    }
+    return view;
+  }
+
+  private _follow(runId: string, write: boolean): void {
+    if (this._clients.has(runId)) {
+      return;
+    }
+    const view = this._viewFor(runId);
+    const client = new RunClient(runId, 0);
+    this._clients.set(runId, client);
+    client.event.connect((_, event) => {
+      if (this._disposed) {
+        return;
+      }
+      view.apply(event);
+      if (write) {
+        try {
+          this.writer.apply(event);
+        } catch (error) {
+          console.error(
+            'codeinterp: could not write the event to the notebook',
+            error
+          );
+        }
+      }
+      if (event.type === 'run_started' && event.thread_id) {
+        this._threadId = event.thread_id;
+      }
+      this._eventApplied.emit(event);
+      if (event.type === 'run_started' || event.type === 'run_ended') {
+        this._changed.emit();
+      }
+    });
+    client.finished.connect(() => {
+      this._clients.delete(runId);
+      const lastSeq = client.lastSeq;
+      client.dispose();
+      if (!this._disposed && isActive(view.state)) {
+        // The stream ended without run_ended (run unknown, or the server lost it): settle the view.
+        void this._settle(view, lastSeq);
+      } else if (!this._disposed) {
+        this._changed.emit();
+      }
+    });
+    client.start();
+    this._changed.emit();
+  }
+
+  private async _settle(view: RunView, lastSeq: number): Promise<void> {
+    let record: IRunRecord | null = null;
+    try {
+      record = await getRun(view.state.runId);
+    } catch {
+      record = null;
+    }
+    const final =
+      record && !(record.status === 'running' || record.status === 'queued');
+    view.apply({
+      seq: lastSeq + 1,
+      run_id: view.state.runId,
+      time: Date.now() / 1000,
+      type: 'run_ended',
+      status: final
+        ? (record!.status as 'completed' | 'failed' | 'cancelled')
+        : 'failed',
+      reason: final
+        ? record!.reason
+        : 'Lost the connection to this run; reopen the notebook to see how it ended.',
+      answer: final ? record!.answer : '',
+      usage: view.state.usage,
+      steps: view.state.steps.size
+    });
+    this._changed.emit();
+  }
+
+  private _threadId: string | null = null;
+  private _runs = new Map<string, RunView>();
+  private _clients = new Map<string, RunClient>();
+  private _empty: Widget;
+  private _loading: Promise<void> | null = null;
+  private _disposed = false;
+  private _changed = new Signal<this, void>(this);
+  private _eventApplied = new Signal<this, RunEvent>(this);
+}

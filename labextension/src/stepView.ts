@@ -1,0 +1,253 @@
+/**
+ * One code step of a run, live: its stage, the code (syntax-highlighted as it streams), a timer
+ * while it runs, and its outputs rendered by JupyterLab's rendermime.
+ */
+
+import type { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
+import { OutputArea, OutputAreaModel } from '@jupyterlab/outputarea';
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { Panel, Widget } from '@lumino/widgets';
+
+import type { Output } from './events';
+import type { IStepState } from './runState';
+
+export interface IStepViewOptions {
+  rendermime: IRenderMimeRegistry;
+  languages: IEditorLanguageRegistry | null;
+  /** Whether outputs may render active content (false for outputs of an untrusted notebook). */
+  trusted?: boolean;
+}
+
+/** The words shown for a step's stage and final status. */
+export function stageLabel(step: IStepState, now = Date.now()): string {
+  switch (step.stage) {
+    case 'started':
+      return 'Writing code…';
+    case 'code_delta':
+      return 'Writing code…';
+    case 'in_progress': {
+      const secs =
+        step.runningSince === null ? 0 : (now - step.runningSince) / 1000;
+      return `Running · ${formatSeconds(secs)}`;
+    }
+    case 'interpreting':
+      return 'Interpreting…';
+    case 'completed':
+      return statusLabel(step);
+    default:
+      return step.stage;
+  }
+}
+
+function statusLabel(step: IStepState): string {
+  const took = step.elapsed ? ` · ${formatSeconds(step.elapsed)}` : '';
+  switch (step.status) {
+    case 'ok':
+      return `Done${took}`;
+    case 'error':
+      return `Error${took}`;
+    case 'timeout':
+      return `Timed out${took}`;
+    case 'kernel_restarted':
+      return 'Kernel restarted';
+    case 'cancelled':
+      return 'Stopped';
+    case 'skipped':
+      return 'Not run';
+    default:
+      return step.status ?? 'Done';
+  }
+}
+
+export function formatSeconds(secs: number): string {
+  if (secs < 10) {
+    return `${secs.toFixed(1)} s`;
+  }
+  if (secs < 60) {
+    return `${Math.round(secs)} s`;
+  }
+  const m = Math.floor(secs / 60);
+  const s = Math.round(secs % 60);
+  return `${m} min ${s} s`;
+}
+
+export class StepView extends Panel {
+  constructor(
+    step: number,
+    private _options: IStepViewOptions
+  ) {
+    super();
+    this.addClass('jp-codeinterp-step');
+    this.node.dataset.step = String(step);
+    this.node.setAttribute('role', 'group');
+    this.node.setAttribute('aria-label', `Step ${step}`);
+
+    const header = document.createElement('div');
+    header.className = 'jp-codeinterp-step-header';
+    const title = document.createElement('span');
+    title.className = 'jp-codeinterp-step-title';
+    title.textContent = `Step ${step}`;
+    this._count = document.createElement('span');
+    this._count.className = 'jp-codeinterp-step-count';
+    this._stage = document.createElement('span');
+    this._stage.className = 'jp-codeinterp-stage';
+    this._stage.setAttribute('aria-live', 'polite');
+    header.append(title, this._count, this._stage);
+
+    this._code = document.createElement('pre');
+    this._code.className = 'jp-codeinterp-code cm-s-jupyter';
+    this._code.setAttribute('aria-label', `Code of step ${step}`);
+    this._code.tabIndex = 0;
+
+    this._message = document.createElement('div');
+    this._message.className = 'jp-codeinterp-step-message';
+
+    this._outputModel = new OutputAreaModel({
+      trusted: _options.trusted !== false
+    });
+    this._outputs = new OutputArea({
+      model: this._outputModel,
+      rendermime: _options.rendermime
+    });
+    this._outputs.addClass('jp-codeinterp-outputs');
+
+    const top = new Widget();
+    top.addClass('jp-codeinterp-step-top');
+    top.node.append(header, this._code, this._message);
+    this.addWidget(top);
+    this.addWidget(this._outputs);
+  }
+
+  /** Render the step's current state. */
+  update_(step: IStepState): void {
+    this.node.dataset.stage = step.stage;
+    this.node.dataset.status = step.status ?? '';
+    this._stage.dataset.stage = step.stage;
+    this._stage.dataset.status = step.status ?? '';
+    this._state = step;
+    this.tick();
+    this._count.textContent =
+      step.executionCount !== null && step.executionCount !== undefined
+        ? `[${step.executionCount}]`
+        : '';
+    this._message.textContent = step.message;
+    this._message.hidden = !step.message;
+    this._renderCode(step.code);
+    this._renderOutputs(step.outputs, step.stage === 'completed');
+  }
+
+  /** Refresh the timer of a running step. */
+  tick(): void {
+    if (this._state) {
+      this._stage.textContent = stageLabel(this._state);
+    }
+  }
+
+  get isRunning(): boolean {
+    return this._state?.stage === 'in_progress';
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    super.dispose();
+    this._outputModel.dispose();
+  }
+
+  private _renderCode(code: string): void {
+    if (code === this._renderedCode) {
+      return;
+    }
+    this._pendingCode = code;
+    if (this._highlighting) {
+      return;
+    }
+    this._highlighting = true;
+    requestAnimationFrame(() => void this._highlight());
+  }
+
+  private async _highlight(): Promise<void> {
+    while (this._pendingCode !== null && !this.isDisposed) {
+      const code = this._pendingCode;
+      this._pendingCode = null;
+      const target = document.createElement('code');
+      const languages = this._options.languages;
+      try {
+        if (languages) {
+          const python = languages.findByName('python');
+          await languages.highlight(code, python, target);
+        } else {
+          target.textContent = code;
+        }
+      } catch {
+        target.textContent = code;
+      }
+      if (this.isDisposed) {
+        return;
+      }
+      this._code.replaceChildren(target);
+      this._renderedCode = code;
+    }
+    this._highlighting = false;
+  }
+
+  private _renderOutputs(outputs: Output[], final: boolean): void {
+    const model = this._outputModel;
+    if (final) {
+      const wanted = outputs.filter(o => o.output_type !== 'clear_output');
+      // Only rebuild when the coalesced list differs from what streamed in.
+      if (!sameDisplay(model.toJSON() as Output[], wanted)) {
+        model.clear();
+        model.fromJSON(wanted as any);
+      }
+      this._liveCount = 0;
+      this._final = true;
+      return;
+    }
+    if (this._final) {
+      return;
+    }
+    for (let i = this._liveCount; i < outputs.length; i++) {
+      const output = outputs[i];
+      if (output.output_type === 'clear_output') {
+        model.clear(!!(output as any).wait);
+      } else {
+        model.add(output as any);
+      }
+    }
+    this._liveCount = outputs.length;
+  }
+
+  private _state: IStepState | null = null;
+  private _count: HTMLSpanElement;
+  private _stage: HTMLSpanElement;
+  private _code: HTMLPreElement;
+  private _message: HTMLDivElement;
+  private _outputs: OutputArea;
+  private _outputModel: OutputAreaModel;
+  private _renderedCode: string | null = null;
+  private _pendingCode: string | null = null;
+  private _highlighting = false;
+  private _liveCount = 0;
+  private _final = false;
+}
+
+/** Whether two output lists show the same thing (streams compared by their joined text). */
+function sameDisplay(a: Output[], b: Output[]): boolean {
+  const norm = (list: Output[]) =>
+    JSON.stringify(
+      list.map(o =>
+        o.output_type === 'stream'
+          ? {
+              t: 'stream',
+              n: (o as any).name,
+              x: Array.isArray((o as any).text)
+                ? (o as any).text.join('')
+                : (o as any).text
+            }
+          : { ...o, execution_count: undefined }
+      )
+    );
+  return norm(a) === norm(b);
+}
