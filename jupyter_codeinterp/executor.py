@@ -24,8 +24,12 @@ log = logging.getLogger(__name__)
 OutputCallback = Callable[[Output], Awaitable[None]]
 
 
-class KernelRestartFailed(RuntimeError):
-    """The kernel died and could not be brought back; the run cannot go on."""
+class KernelUnavailable(RuntimeError):
+    """The kernel cannot run code (it does not answer, or died for good); the run cannot go on."""
+
+
+class KernelRestartFailed(KernelUnavailable):
+    """The kernel died and could not be brought back."""
 
 
 @dataclass
@@ -110,6 +114,8 @@ class KernelExecutor:
     poll_interval = 0.5
     #: After an interrupt for timeout, how long to wait for the kernel to go idle.
     interrupt_grace = 5.0
+    #: How long a kernel may take to answer its first request.
+    ready_timeout = 60.0
 
     def __init__(
         self,
@@ -146,8 +152,12 @@ class KernelExecutor:
         if self._client is None:
             client = self.km.client()
             client.start_channels()
-            # Waits for iopub to be subscribed too, so the first outputs are not lost.
-            await client.wait_for_ready(timeout=60)
+            try:
+                # Waits for iopub to be subscribed too, so the first outputs are not lost.
+                await client.wait_for_ready(timeout=self.ready_timeout)
+            except RuntimeError as exc:
+                client.stop_channels()
+                raise KernelUnavailable(f"The kernel did not answer within {self.ready_timeout:g} s.") from exc
             self._client = client
         return self._client
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from .config import CodeInterpreter, ConfigError
 from .events import Emitter, EventSink, Output, StepStatus, Usage, zero_usage
-from .executor import ExecResult, Executor, KernelRestartFailed
+from .executor import ExecResult, Executor, KernelUnavailable
 from .llm import (
     PYTHON_TOOL,
     FenceStream,
@@ -314,29 +314,18 @@ class Interpreter:
             raise self._llm_failure(exc) from exc
         reply = Reply()
         calls: dict[int, ToolCall] = {}
+        chunks = stream.__aiter__()
         try:
-            async for chunk in stream:
-                if getattr(chunk, "usage", None):
-                    reply.usage = {
-                        "prompt_tokens": chunk.usage.prompt_tokens or 0,
-                        "completion_tokens": chunk.usage.completion_tokens or 0,
-                        "total_tokens": chunk.usage.total_tokens or 0,
-                    }
-                if not chunk.choices:
-                    continue
-                choice = chunk.choices[0]
-                delta = choice.delta
-                if delta is not None and delta.content:
-                    reply.content += delta.content
-                    await self._on_text(st, em, fence, delta.content)
-                for tc in (delta.tool_calls if delta is not None else None) or []:
-                    await self._on_tool_delta(st, em, calls, tc)
-                if choice.finish_reason:
-                    reply.finish_reason = choice.finish_reason
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            raise self._llm_failure(exc) from exc
+            while True:
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # only the model's stream failing is the model's fault
+                    raise self._llm_failure(exc) from exc
+                await self._on_chunk(st, em, fence, reply, calls, chunk)
         finally:
             await _close_quietly(stream)
         if self._markdown:
@@ -351,6 +340,27 @@ class Interpreter:
                 st.usage[key] += reply.usage[key]  # type: ignore[literal-required]
             await em.emit("usage", usage=dict(st.usage))
         return reply
+
+    async def _on_chunk(
+        self, st: _RunState, em: Emitter, fence: FenceStream, reply: Reply, calls: dict[int, ToolCall], chunk: Any
+    ) -> None:
+        if getattr(chunk, "usage", None):
+            reply.usage = {
+                "prompt_tokens": chunk.usage.prompt_tokens or 0,
+                "completion_tokens": chunk.usage.completion_tokens or 0,
+                "total_tokens": chunk.usage.total_tokens or 0,
+            }
+        if not chunk.choices:
+            return
+        choice = chunk.choices[0]
+        delta = choice.delta
+        if delta is not None and delta.content:
+            reply.content += delta.content
+            await self._on_text(st, em, fence, delta.content)
+        for tc in (delta.tool_calls if delta is not None else None) or []:
+            await self._on_tool_delta(st, em, calls, tc)
+        if choice.finish_reason:
+            reply.finish_reason = choice.finish_reason
 
     def _llm_failure(self, exc: BaseException) -> _Stop:
         return _Stop("failed", describe_error(exc, self.config))
@@ -408,7 +418,7 @@ class Interpreter:
         st.executed += 1
         try:
             result = await self.executor.execute(code, on_output, cfg.exec_timeout)
-        except KernelRestartFailed as exc:
+        except KernelUnavailable as exc:
             outputs = [o for o in st.open_steps[step][1] if o.get("output_type") != "clear_output"]
             await self._complete_step(st, em, step, code, ExecResult("error", outputs), 0.0)
             raise _Stop("failed", str(exc)) from exc

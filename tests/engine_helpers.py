@@ -40,9 +40,9 @@ async def run_prompt(
     **kwargs: Any,
 ) -> Recorded:
     events: list[dict[str, Any]] = []
-    executor = KernelExecutor(kernel_manager)
-    interp = interpreter or Interpreter(config, executor)
-    interp.executor = executor
+    interp = interpreter or Interpreter(config, KernelExecutor(kernel_manager))
+    executor = interp.executor
+    assert isinstance(executor, KernelExecutor)
     try:
         result = await interp.run(prompt, messages=messages, emit=events.append, **kwargs)
     finally:

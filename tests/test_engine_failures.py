@@ -183,3 +183,23 @@ async def test_auto_mode_falls_back_to_markdown_when_tools_are_rejected(llm, mak
     assert "tools" in llm.requests[0] and "tools" not in llm.requests[1]
     assert rec.of_type("notice")[0]["level"] == "warning"
     assert rec.result.steps[0]["outputs"][0]["text"] == "7\n"
+
+
+async def test_a_kernel_that_never_answers_fails_the_run_clearly(llm, make_config, jp_asyncio_loop, tmp_path) -> None:
+    import sys
+
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import AsyncKernelManager
+
+    llm.script(code("1"), answer("unreachable"))
+    km = AsyncKernelManager()
+    km._kernel_spec = KernelSpec(argv=[sys.executable, "-c", "import time; time.sleep(60)"], display_name="silent")
+    await km.start_kernel()
+    executor = KernelExecutor(km)
+    executor.ready_timeout = 2.0
+    try:
+        rec = await run_prompt(make_config(), km, "go", interpreter=Interpreter(make_config(), executor))
+    finally:
+        await km.shutdown_kernel(now=True)
+    assert rec.result.status == "failed"
+    assert rec.result.reason == "The kernel did not answer within 2 s."

@@ -1,0 +1,176 @@
+"""``jupyter codeinterp run NOTEBOOK --prompt TEXT``: the interpreter loop, headless, recorded into a notebook.
+
+A thin door onto the engine: it starts a kernel from the notebook's kernelspec in the notebook's folder, runs one
+prompt, appends the prompt, each executed step and the answer to the notebook, and exits 0 only on completion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from typing import Any, TextIO
+
+from .config import CodeInterpreter, ConfigError, load_config_files
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jupyter codeinterp",
+        description="A local Code Interpreter: an LLM writes Python and runs it in a Jupyter kernel.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run one prompt and record it into a notebook")
+    run.add_argument("notebook", metavar="NOTEBOOK", help="notebook to append to (created if missing)")
+    run.add_argument("--prompt", required=True, help="what to ask (use - to read it from standard input)")
+    run.add_argument("--model", help="model name (default: $CODEINTERP_MODEL or config)")
+    run.add_argument("--max-steps", type=int, help="most code executions before stopping (default 20)")
+    run.add_argument("--timeout", type=float, help="seconds one execution may take (default 120)")
+    run.add_argument("--json", action="store_true", help="print every event as one JSON line on stdout")
+    return parser
+
+
+STAGE_LABELS = {"code_delta": "writing code", "in_progress": "running"}
+
+
+class Progress:
+    """Human progress on stderr: one line per stage change, not per streamed token."""
+
+    def __init__(self, stream: TextIO, max_steps: int) -> None:
+        self.stream = stream
+        self.max_steps = max_steps
+        self._last: tuple[int, str] | None = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        if kind == "step":
+            key = (event["step"], event["stage"])
+            if key == self._last:
+                return
+            self._last = key
+            label = f"[step {event['step']}/{self.max_steps}]"
+            stage = event["stage"]
+            if stage == "completed":
+                extra = f" {event.get('status')} in {event.get('elapsed', 0):.2f} s"
+                if event.get("execution_count") is not None:
+                    extra += f" (In [{event['execution_count']}])"
+                self._print(f"{label} completed:{extra}")
+            else:
+                self._print(f"{label} {STAGE_LABELS.get(stage, stage)}")
+        elif kind == "kernel_restarted":
+            self._print(f"[kernel] {event['message']}")
+        elif kind == "notice":
+            self._print(f"[{event['level']}] {event['message']}")
+        elif kind == "run_ended":
+            usage = event["usage"]
+            tokens = f", {usage['total_tokens']} tokens" if usage["total_tokens"] else ""
+            self._print(f"[run] {event['status']} after {event['steps']} step(s){tokens}")
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.stream, flush=True)
+
+
+async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int:
+    from jupyter_client.kernelspec import NoSuchKernel
+    from jupyter_client.manager import AsyncKernelManager
+
+    from .executor import KernelExecutor
+    from .loop import Interpreter, new_id
+    from .notebook import apply_event, read_notebook, write_notebook
+
+    path = os.path.abspath(args.notebook)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        return fail(f"the folder of {args.notebook} does not exist", EXIT_USAGE)
+    try:
+        nb = read_notebook(path)
+    except ValueError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    kernel_name = nb.metadata.get("kernelspec", {}).get("name") or "python3"
+    km = AsyncKernelManager(kernel_name=kernel_name)
+    try:
+        await km.start_kernel(cwd=folder)
+    except NoSuchKernel:
+        return fail(f"no kernel named {kernel_name!r} is installed (see `jupyter kernelspec list`)", EXIT_USAGE)
+
+    progress = Progress(sys.stderr, config.max_steps)
+    run_id = new_id("run")
+
+    stdout_open = True
+
+    def on_event(event: dict[str, Any]) -> None:
+        nonlocal stdout_open
+        if args.json and stdout_open:
+            try:
+                print(json.dumps(event), flush=True)
+            except BrokenPipeError:  # the reader left (e.g. `| head`): keep running, keep recording
+                stdout_open = False
+        progress(event)
+        if apply_event(nb, event):
+            write_notebook(nb, path)
+
+    executor = KernelExecutor(km)
+    interp = Interpreter(config, executor)
+    loop = asyncio.get_running_loop()
+    interrupted = False
+
+    def on_sigint() -> None:
+        nonlocal interrupted
+        interrupted = True
+        interp.cancel()
+
+    loop.add_signal_handler(signal.SIGINT, on_sigint)
+    try:
+        result = await interp.run(args.prompt, messages=[], emit=on_event, run_id=run_id, workdir=folder)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        executor.close()
+        await km.shutdown_kernel(now=True)
+    if result.status == "completed":
+        if not args.json:
+            print(result.answer)
+        return 0
+    if interrupted:
+        return fail("interrupted: the run was cancelled", EXIT_INTERRUPTED)
+    return fail(f"run {result.status}: {result.reason}", EXIT_FAILED)
+
+
+def fail(reason: str, code: int) -> int:
+    print(f"codeinterp: {reason}", file=sys.stderr, flush=True)
+    return code
+
+
+def make_config(args: argparse.Namespace) -> CodeInterpreter:
+    config = CodeInterpreter(config=load_config_files())
+    if args.model:
+        config.model = args.model
+    if args.max_steps is not None:
+        config.max_steps = args.max_steps
+    if args.timeout is not None:
+        config.exec_timeout = args.timeout
+    config.check()
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.prompt == "-":
+        args.prompt = sys.stdin.read()
+    if not args.prompt.strip():
+        return fail("the prompt is empty", EXIT_USAGE)
+    try:
+        config = make_config(args)
+    except ConfigError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    return asyncio.run(run_notebook(args, config))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
