@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The test command (README "Tests"): installs what the suite needs, then lint, types and the full pytest suite
+# (engine, CLI, server, magic and real-Chromium browser tests). Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Debian's Chromium for the browser tests"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+echo "== installing jupyter-codeinterp with its test extras (builds the labextension with npm)"
+python -m pip install -q --disable-pip-version-check -e ".[test]"
+
+echo "== lint and types"
+python -m ruff check .
+python -m ruff format --check .
+python -m mypy
+(cd labextension && npm run --silent lint)
+
+echo "== tests"
+python -m pytest "$@"
