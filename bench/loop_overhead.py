@@ -18,12 +18,12 @@ from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from jupyter_client.manager import AsyncKernelManager  # noqa: E402
+from jupyter_client.manager import AsyncKernelManager
 
-from jupyter_codeinterp.config import CodeInterpreter  # noqa: E402
-from jupyter_codeinterp.executor import KernelExecutor  # noqa: E402
-from jupyter_codeinterp.loop import Interpreter  # noqa: E402
-from tests.scripted_llm import ScriptedLLM, answer, code, hang  # noqa: E402
+from jupyter_codeinterp.config import CodeInterpreter
+from jupyter_codeinterp.executor import KernelExecutor
+from jupyter_codeinterp.loop import Interpreter
+from tests.scripted_llm import ScriptedLLM, answer, code, hang
 
 
 async def timed(n: int, fn: Callable[[], Awaitable[Any]]) -> list[float]:
@@ -53,7 +53,7 @@ async def main(n: int) -> list[tuple[str, float, str]]:
     rows: list[tuple[str, float, str]] = []
     try:
         bare = statistics.median(await timed(n, lambda: bare_round_trip(client)))
-        rows.append(("bare jupyter_client execute → idle", bare, "1.00×"))
+        rows.append(("bare jupyter_client execute → idle", bare, "1.00x"))
 
         executor = KernelExecutor(km)
 
@@ -61,7 +61,7 @@ async def main(n: int) -> list[tuple[str, float, str]]:
             return None
 
         ours = statistics.median(await timed(n, lambda: executor.execute("pass", noop, 60)))
-        rows.append(("KernelExecutor.execute (outputs collected)", ours, f"{ours / bare:.2f}×"))
+        rows.append(("KernelExecutor.execute (outputs collected)", ours, f"{ours / bare:.2f}x"))
 
         with ScriptedLLM() as llm:
             config = CodeInterpreter(model="bench", base_url=llm.url, api_key="")
@@ -124,7 +124,10 @@ if __name__ == "__main__":
     print(table)
     if args.write:
         marker = "## Loop overhead and cancel latency"
-        existing = open(args.write).read() if os.path.exists(args.write) else "# Benchmarks\n\n"
+        existing = "# Benchmarks\n\n"
+        if os.path.exists(args.write):
+            with open(args.write) as f:
+                existing = f.read()
         before, _, after = existing.partition(marker)
         rest = after.split("\n## ", 1)[1] if "\n## " in after else ""
         text = before.rstrip() + "\n\n" + table + ("\n## " + rest if rest else "")

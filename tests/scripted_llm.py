@@ -228,17 +228,18 @@ class ScriptedLLM:
                 self.wfile.flush()
 
             def _chunk(self, body: dict[str, Any], delta: dict[str, Any], finish: str | None = None) -> None:
-                self._send(
-                    json.dumps(
-                        {
-                            "id": self._id,
-                            "object": "chat.completion.chunk",
-                            "created": int(time.time()),
-                            "model": body.get("model", "scripted-model"),
-                            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                        }
-                    )
-                )
+                self._payload(body, [{"index": 0, "delta": delta, "finish_reason": finish}])
+
+            def _payload(self, body: dict[str, Any], choices: list[Any], **extra: Any) -> None:
+                chunk = {
+                    "id": self._id,
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": body.get("model", "scripted-model"),
+                    "choices": choices,
+                    **extra,
+                }
+                self._send(json.dumps(chunk))
 
             def _end(self, body: dict[str, Any], reply: Reply, finish: str, completion_chars: int) -> None:
                 self._chunk(body, {}, finish)
@@ -251,18 +252,7 @@ class ScriptedLLM:
                         "completion_tokens": completion_tokens,
                         "total_tokens": prompt_tokens + completion_tokens,
                     }
-                    self._send(
-                        json.dumps(
-                            {
-                                "id": self._id,
-                                "object": "chat.completion.chunk",
-                                "created": int(time.time()),
-                                "model": body.get("model", "scripted-model"),
-                                "choices": [],
-                                "usage": usage,
-                            }
-                        )
-                    )
+                    self._payload(body, [], usage=usage)
                 self._send("[DONE]")
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
