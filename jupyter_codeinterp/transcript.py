@@ -1,0 +1,278 @@
+"""A run's events as a readable transcript: the fallback of the ``%%interpret`` display for every frontend
+that lacks our MIME renderer (Notebook 7, VS Code, nbconvert/papermill output, a terminal).
+
+The transcript is rebuilt from the events each time, so a live display and a saved notebook show the same thing.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .events import EVENTS_VERSION, Output
+from .outputs import coalesce
+
+#: The mimetype our labextension renders with the sidebar's step view.
+RUN_MIME_TYPE = "application/vnd.codeinterp.run+json"
+#: Longest text of one output in the transcript; the model got its own (configurable) cut.
+OUTPUT_CHARS = 4000
+_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[@-Z\\-_]")
+
+
+@dataclass
+class StepView:
+    step: int
+    stage: str = "started"
+    code: str = ""
+    outputs: list[Output] = field(default_factory=list)
+    status: str = ""
+    elapsed: float | None = None
+    message: str = ""
+
+
+@dataclass
+class RunView:
+    """What the events of one run say so far, folded into blocks in the order they happened."""
+
+    prompt: str = ""
+    model: str = ""
+    blocks: list[tuple[str, Any]] = field(default_factory=list)  # ("text", str) | ("step", StepView) | ("notice", str)
+    steps: dict[int, StepView] = field(default_factory=dict)
+    tokens: int = 0
+    started: float | None = None
+    ended: dict[str, Any] | None = None
+    last_time: float | None = None
+
+    @classmethod
+    def of(cls, events: list[dict[str, Any]]) -> RunView:
+        view = cls()
+        for event in events:
+            view.apply(event)
+        return view
+
+    def apply(self, e: dict[str, Any]) -> None:
+        kind = e.get("type")
+        self.last_time = e.get("time", self.last_time)
+        if kind == "run_started":
+            self.prompt, self.model, self.started = e.get("prompt", ""), e.get("model", ""), e.get("time")
+        elif kind == "text_delta":
+            if self.blocks and self.blocks[-1][0] == "text":
+                self.blocks[-1] = ("text", self.blocks[-1][1] + e["delta"])
+            else:
+                self.blocks.append(("text", e["delta"]))
+        elif kind == "step":
+            self._apply_step(e)
+        elif kind == "usage":
+            self.tokens = int(e["usage"].get("total_tokens", 0))
+        elif kind in ("notice", "kernel_restarted"):
+            self.blocks.append(("notice", e["message"]))
+        elif kind == "run_ended":
+            self.ended = e
+
+    def _apply_step(self, e: dict[str, Any]) -> None:
+        n = e["step"]
+        step = self.steps.get(n)
+        if step is None:
+            step = self.steps[n] = StepView(n)
+            self.blocks.append(("step", step))
+        step.stage = e["stage"]
+        if "delta" in e:
+            step.code += e["delta"]
+        if "code" in e:
+            step.code = e["code"]
+        if "output" in e:
+            output = e["output"]
+            if output.get("output_type") == "clear_output":
+                step.outputs.clear()
+            else:
+                step.outputs = coalesce([*step.outputs, output])
+        if e["stage"] == "completed":
+            step.outputs = list(e.get("outputs", []))
+            step.status = e.get("status", "")
+            step.elapsed = e.get("elapsed")
+            step.message = e.get("message", "")
+
+    @property
+    def answer_index(self) -> int | None:
+        """The block holding the final answer: the last text, once the run completed."""
+        if self.ended and self.ended.get("status") == "completed" and self.blocks and self.blocks[-1][0] == "text":
+            return len(self.blocks) - 1
+        return None
+
+    def status_line(self) -> str:
+        """Where the run is, in a few words (what a spinner would say)."""
+        if self.ended is not None:
+            status = self.ended["status"]
+            parts = [status, _count(len(self.steps), "step")]
+            if self.tokens:
+                parts.append(f"{self.tokens:,} tokens")
+            if self.started is not None and self.ended.get("time") is not None:
+                parts.append(f"{self.ended['time'] - self.started:.1f} s")
+            line = " · ".join(parts)
+            if status != "completed" and self.ended.get("reason"):
+                line += f": {self.ended['reason']}"
+            return line
+        open_steps = [s for s in self.steps.values() if s.stage != "completed"]
+        if open_steps:
+            step = open_steps[-1]
+            doing = {"in_progress": "running", "interpreting": "interpreting the result"}.get(
+                step.stage, "writing code"
+            )
+            return f"step {step.step}: {doing}…"
+        if self.blocks and self.blocks[-1][0] == "text":
+            return "answering…"
+        if self.steps:
+            return "interpreting the result…"
+        return "waiting for the model…"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def _cut(text: str) -> str:
+    text = _ANSI.sub("", text)
+    if len(text) <= OUTPUT_CHARS:
+        return text
+    half = OUTPUT_CHARS // 2
+    return f"{text[:half]}\n[... {len(text) - OUTPUT_CHARS} characters cut ...]\n{text[-half:]}"
+
+
+def _fence(body: str, lang: str = "") -> str:
+    """A fenced block that survives backticks inside ``body``."""
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{lang}\n{body.rstrip(chr(10))}\n{ticks}"
+
+
+def _step_title(step: StepView) -> str:
+    if step.stage != "completed":
+        doing = {"in_progress": "running…", "interpreting": "interpreting…"}.get(step.stage, "writing code…")
+        return f"Step {step.step} · {doing}"
+    title = f"Step {step.step} · {step.status}"
+    if step.elapsed:
+        title += f" · {step.elapsed:.2f} s"
+    return title
+
+
+# -- markdown ---------------------------------------------------------------------------------------
+
+
+def _output_markdown(out: Output) -> str | None:
+    kind = out.get("output_type")
+    if kind == "stream":
+        text = _cut(_text(out.get("text", "")))
+        return _fence(text, "text") if out.get("name") != "stderr" else "stderr:\n" + _fence(text, "text")
+    if kind == "error":
+        head = f"**{out.get('ename', 'Error')}**: {_ANSI.sub('', str(out.get('evalue', '')))}"
+        tb = _cut("\n".join(_ANSI.sub("", line) for line in out.get("traceback", [])))
+        return head + ("\n" + _fence(tb, "text") if tb.strip() else "")
+    if kind in ("execute_result", "display_data"):
+        data = out.get("data", {})
+        image = next((m for m in _IMAGES if m in data), None)
+        if image is not None:
+            return f"![{image}](data:{image};base64,{_text(data[image]).replace(chr(10), '')})"
+        if "image/svg+xml" in data:
+            svg = base64.b64encode(_text(data["image/svg+xml"]).encode()).decode()
+            return f"![image/svg+xml](data:image/svg+xml;base64,{svg})"
+        if "text/plain" in data:
+            return _fence(_cut(_text(data["text/plain"])), "text")
+        if data:
+            return f"*[output of type {', '.join(sorted(data))}]*"
+    return None
+
+
+def to_markdown(events: list[dict[str, Any]]) -> str:
+    view = RunView.of(events)
+    parts = ["**Code Interpreter**" + (f" · `{view.model}`" if view.model else "")]
+    if view.prompt:
+        parts.append("\n".join("> " + line for line in view.prompt.splitlines() or [""]))
+    answer_at = view.answer_index
+    for i, (kind, block) in enumerate(view.blocks):
+        if kind == "text":
+            if block.strip():
+                parts.append(("**Answer**\n\n" if i == answer_at else "") + block.strip())
+        elif kind == "notice":
+            parts.append(f"*{block}*")
+        else:
+            step: StepView = block
+            parts.append(f"**{_step_title(step)}**")
+            if step.code:
+                parts.append(_fence(step.code, "python"))
+            parts.extend(md for md in (_output_markdown(o) for o in step.outputs) if md)
+            if step.message:
+                parts.append(f"*{step.message}*")
+    line = view.status_line()
+    parts.append(f"---\n*{line}*" if view.ended is not None else f"*⏳ {line}*")
+    return "\n\n".join(parts) + "\n"
+
+
+# -- plain text -------------------------------------------------------------------------------------
+
+
+def _output_plain(out: Output) -> str | None:
+    kind = out.get("output_type")
+    if kind == "stream":
+        text = _cut(_text(out.get("text", ""))).rstrip("\n")
+        return text if out.get("name") != "stderr" else "[stderr]\n" + text
+    if kind == "error":
+        tb = "\n".join(_ANSI.sub("", line) for line in out.get("traceback", []))
+        return _cut(tb) if tb.strip() else f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"
+    if kind in ("execute_result", "display_data"):
+        data = out.get("data", {})
+        image = next((m for m in (*_IMAGES, "image/svg+xml") if m in data), None)
+        if image is not None:
+            return f"[{image} image]"
+        if "text/plain" in data:
+            return _cut(_text(data["text/plain"])).rstrip("\n")
+        if data:
+            return f"[output of type {', '.join(sorted(data))}]"
+    return None
+
+
+def to_plain(events: list[dict[str, Any]], *, finished_only: bool = False) -> str:
+    """Plain text for terminals. ``finished_only`` leaves out what may still change (open steps, streaming text,
+    the status line), so a terminal can print the transcript piece by piece as parts finish."""
+    view = RunView.of(events)
+    parts = [f"[Code Interpreter{' · ' + view.model if view.model else ''}] {view.prompt.strip()}"]
+    answer_at = view.answer_index
+    last = len(view.blocks) - 1
+    for i, (kind, block) in enumerate(view.blocks):
+        if kind == "text":
+            if finished_only and i == last and view.ended is None:
+                break
+            if block.strip():
+                parts.append(("Answer:\n" if i == answer_at else "") + block.strip())
+        elif kind == "notice":
+            parts.append(f"({block})")
+        else:
+            step: StepView = block
+            if finished_only and step.stage != "completed":
+                break
+            lines = [f"--- {_step_title(step)} ---", step.code.rstrip("\n")]
+            rendered = [p for p in (_output_plain(o) for o in step.outputs) if p]
+            if rendered:
+                lines.append("--- output ---")
+                lines.extend(rendered)
+            if step.message:
+                lines.append(f"({step.message})")
+            parts.append("\n".join(lines))
+    if view.ended is not None or not finished_only:
+        parts.append(f"[{view.status_line()}]")
+    return "\n\n".join(parts) + "\n"
+
+
+def run_bundle(run_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The display data of a run: our renderer's mimetype, with the transcript as fallback."""
+    return {
+        RUN_MIME_TYPE: {"version": EVENTS_VERSION, "run_id": run_id, "events": list(events)},
+        "text/markdown": to_markdown(events),
+        "text/plain": to_plain(events),
+    }
