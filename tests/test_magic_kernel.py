@@ -1,0 +1,106 @@
+"""``%%interpret`` in a real ipykernel, run by nbclient as nbconvert/papermill do; the saved outputs are checked."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from jupyter_codeinterp.transcript import RUN_MIME_TYPE
+from tests.conftest import TEST_KEY
+from tests.scripted_llm import ScriptedLLM, answer, code, hang
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def kernel_env(llm: ScriptedLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a user sets for the kernel: the endpoint, the key and the model (and where our package is)."""
+    monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
+    monkeypatch.setenv("CODEINTERP_MODEL", "scripted-model")
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "jupyter-config"))
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+
+
+def execute(tmp_path: Path, *sources: str, **options: Any) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}, **options).execute()
+    nbformat.validate(nb)
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(nb, path)
+    return nbformat.read(path, as_version=4)  # what a reader of the saved file sees
+
+
+def test_a_notebook_run_by_nbclient_saves_the_run_and_its_transcript(kernel_env, llm, tmp_path) -> None:
+    llm.script(
+        code("squares = [n * n for n in numbers]\nprint(squares)\nsquares_total = sum(squares)"),
+        code("import base64\nfrom IPython.display import Image\nImage(base64.b64decode(PNG))"),
+        answer("The sum of the squares is **50**."),
+    )
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    nb = execute(
+        tmp_path,
+        "%load_ext jupyter_codeinterp",
+        f"numbers = [3, 4, 5]\nPNG = {png!r}",
+        "%%interpret\nWhat is the sum of the squares of `numbers`?",
+        "print(squares_total)",
+        "%interpret",
+        timeout=60,
+    )
+    magic = nb.cells[2]
+    [output] = magic.outputs
+    assert output.output_type == "display_data", "one display: no stray outputs of the generated code"
+    run = output.data[RUN_MIME_TYPE]
+    events = run["events"]
+    assert events[0]["type"] == "run_started" and events[-1]["type"] == "run_ended"
+    assert events[-1]["status"] == "completed" and events[-1]["steps"] == 2
+    completed = [e for e in events if e["type"] == "step" and e["stage"] == "completed"]
+    assert completed[0]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "[9, 16, 25]\n"}]
+    assert completed[1]["outputs"][0]["data"]["image/png"].strip() == png
+
+    markdown = output.data["text/markdown"]
+    assert "> What is the sum of the squares of `numbers`?" in markdown
+    assert "```python\nsquares = [n * n for n in numbers]" in markdown
+    assert "[9, 16, 25]" in markdown
+    assert f"![image/png](data:image/png;base64,{png})" in markdown
+    assert "**Answer**\n\nThe sum of the squares is **50**." in markdown
+    assert "completed · 2 steps" in markdown
+    assert "Answer:\nThe sum of the squares is **50**." in output.data["text/plain"]
+
+    assert nb.cells[3].outputs[0].text == "50\n", "the model's variables live on in the kernel"
+    config_shown = nb.cells[4].outputs[0].data["text/plain"]
+    assert "model: 'scripted-model'" in config_shown and TEST_KEY not in config_shown
+
+
+def test_interrupting_the_kernel_cancels_the_run_and_a_bad_key_is_one_line(kernel_env, llm, tmp_path) -> None:
+    llm.script(hang(60))
+    begun = time.monotonic()
+    nb = execute(
+        tmp_path,
+        "%load_ext jupyter_codeinterp",
+        "%%interpret\nthink for a long time",
+        "%env OPENAI_API_KEY=sk-wrong-key-123456",
+        "%%interpret\nhello",
+        timeout=4,
+        interrupt_on_timeout=True,  # nbclient interrupts the kernel as the stop button does
+        allow_errors=True,
+    )
+    assert time.monotonic() - begun < 30
+
+    cancelled = nb.cells[1].outputs
+    run = next(o for o in cancelled if o.output_type == "display_data").data[RUN_MIME_TYPE]
+    assert run["events"][-1]["status"] == "cancelled"
+    assert [o.text for o in cancelled if o.output_type == "stream"] == [
+        "UsageError: codeinterp: the run was cancelled.\n"
+    ]
+
+    [bad_key] = nb.cells[3].outputs
+    assert bad_key.output_type == "stream" and bad_key.name == "stderr"
+    assert bad_key.text.count("\n") == 1 and "401" in bad_key.text and "OPENAI_API_KEY" in bad_key.text
+    assert "sk-wrong-key-123456" not in bad_key.text
