@@ -8,8 +8,9 @@
  * tab writing the same run through real-time collaboration never leaves a duplicate.
  */
 
-import type { ISharedCell, ISharedCodeCell } from '@jupyter/ydoc';
+import type { ISharedCell } from '@jupyter/ydoc';
 import type * as nbformat from '@jupyterlab/nbformat';
+import type { ICodeCellModel } from '@jupyterlab/cells';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 
 import { Output, RunEvent } from './events';
@@ -43,7 +44,8 @@ interface IRunBuffer {
   threadId: string;
   prompt: string;
   code: Map<number, string>;
-  outputs: Map<number, Output[]>;
+  /** Steps whose live outputs this writer has started writing (it clears stale ones first). */
+  live: Set<number>;
 }
 
 export function cellTag(cell: ISharedCell): ICellTag | null {
@@ -57,27 +59,6 @@ export function cellTag(cell: ISharedCell): ICellTag | null {
     return tag as ICellTag;
   }
   return null;
-}
-
-/** Append an output to a list the way a notebook shows it: streams coalesce, clear_output clears. */
-export function appendOutput(list: Output[], output: Output): Output[] {
-  if (output.output_type === 'clear_output') {
-    return [];
-  }
-  const last = list[list.length - 1];
-  if (
-    output.output_type === 'stream' &&
-    last &&
-    last.output_type === 'stream' &&
-    last.name === output.name
-  ) {
-    const merged = {
-      ...last,
-      text: joinText(last.text) + joinText(output.text)
-    } as Output;
-    return [...list.slice(0, -1), merged];
-  }
-  return [...list, output];
 }
 
 function joinText(text: unknown): string {
@@ -138,31 +119,43 @@ export class NotebookWriter {
           event.step,
           'code',
           () => code
-        ) as ISharedCodeCell | null;
+        );
         if (!cell) {
           break;
         }
         this._setSource(cell, code);
-        if (event.stage === 'in_progress' && event.output) {
-          const outputs = appendOutput(
-            buffer.outputs.get(event.step) ?? [],
-            event.output
-          );
-          buffer.outputs.set(event.step, outputs);
-          cell.setOutputs(outputs as nbformat.IOutput[]);
+        const cellModel = this._codeModel(cell);
+        if (cellModel && event.stage === 'in_progress' && event.output) {
+          // Written through the cell's output model, as a kernel execution does: streams merge.
+          if (!buffer.live.has(event.step)) {
+            buffer.live.add(event.step);
+            cellModel.outputs.clear();
+          }
+          const output = event.output;
+          if (output.output_type === 'clear_output') {
+            cellModel.outputs.clear(!!(output as any).wait);
+          } else {
+            cellModel.outputs.add(output as nbformat.IOutput);
+          }
         }
-        if (event.stage === 'completed') {
+        if (cellModel && event.stage === 'completed') {
           const outputs = (event.outputs ?? []).filter(
             o => o.output_type !== 'clear_output'
-          );
-          buffer.outputs.set(event.step, outputs);
-          cell.setOutputs(outputs as nbformat.IOutput[]);
+          ) as nbformat.IOutput[];
+          if (!sameOutputs(cellModel.outputs.toJSON(), outputs)) {
+            cellModel.outputs.clear();
+            for (const output of outputs) {
+              cellModel.outputs.add(output);
+            }
+          }
+          buffer.live.delete(event.step);
         }
         if (
+          cellModel &&
           event.execution_count !== undefined &&
-          cell.execution_count !== event.execution_count
+          cellModel.executionCount !== event.execution_count
         ) {
-          cell.execution_count = event.execution_count;
+          cellModel.executionCount = event.execution_count;
         }
         this._scrollTo(cell);
         break;
@@ -221,6 +214,22 @@ export class NotebookWriter {
       });
     }
     return doomed.length;
+  }
+
+  /** The notebook's model of a shared code cell (outputs and execution count live there). */
+  private _codeModel(cell: ISharedCell): ICodeCellModel | null {
+    const model = this._panel.content.model;
+    if (!model) {
+      return null;
+    }
+    const index = this._cells().indexOf(cell);
+    if (index < 0) {
+      return null;
+    }
+    const cellModel = model.cells.get(index);
+    return cellModel && cellModel.type === 'code'
+      ? (cellModel as ICodeCellModel)
+      : null;
   }
 
   private _cells(): ISharedCell[] {
@@ -398,7 +407,7 @@ export class NotebookWriter {
         threadId: '',
         prompt: '',
         code: new Map(),
-        outputs: new Map()
+        live: new Set()
       };
       this._buffers.set(runId, buffer);
     }
@@ -407,4 +416,19 @@ export class NotebookWriter {
 
   private _scrollPending = false;
   private _buffers = new Map<string, IRunBuffer>();
+}
+
+/** Whether two output lists show the same thing (streams compared by their joined text). */
+export function sameOutputs(a: Output[], b: Output[]): boolean {
+  const norm = (list: Output[]) =>
+    JSON.stringify(
+      list.map((o: any) =>
+        o.output_type === 'stream'
+          ? ['stream', o.name, joinText(o.text)]
+          : o.output_type === 'error'
+            ? ['error', o.ename, o.evalue, o.traceback]
+            : [o.output_type, o.data]
+      )
+    );
+  return norm(a) === norm(b);
 }

@@ -93,10 +93,28 @@ export class CodeInterpreterSidebar extends Panel {
       '<p class="jp-codeinterp-empty-title">Open a notebook to start.</p>' +
       '<p>The Code Interpreter works on the active notebook: it runs code in that notebook’s kernel and adds the cells it writes to it.</p>';
     this._threadArea.addWidget(this._noNotebook);
+    // Content that grows after the last event (images, markdown) keeps the view at the bottom.
+    this._resizeObserver = new ResizeObserver(() => {
+      if (this._followScroll && this._options.autoScroll()) {
+        const node = this._threadArea.node;
+        node.scrollTop = node.scrollHeight;
+      }
+    });
+    // Only the user's own scrolling (wheel, touch, keys, scrollbar) decides whether to follow the
+    // end; content that shrinks and grows back while rendering must not.
+    const userInput = () => (this._userScrollAt = Date.now());
+    for (const type of ['wheel', 'touchmove', 'keydown', 'mousedown']) {
+      this._threadArea.node.addEventListener(type, userInput, {
+        passive: true
+      });
+    }
     this._threadArea.node.addEventListener('scroll', () => {
+      if (Date.now() - this._userScrollAt > 1000) {
+        return;
+      }
       const node = this._threadArea.node;
       this._followScroll =
-        node.scrollHeight - node.scrollTop - node.clientHeight < 120;
+        node.scrollHeight - node.scrollTop - node.clientHeight < 80;
     });
     this.addWidget(this._threadArea);
 
@@ -185,6 +203,9 @@ export class CodeInterpreterSidebar extends Panel {
       this._session.eventApplied.connect(this._onEvent, this);
       this._noNotebook.node.hidden = true;
       this._threadArea.addWidget(this._session.view);
+      this._resizeObserver.disconnect();
+      this._resizeObserver.observe(this._session.view.node);
+      this._followScroll = true;
       this._session.loaded
         .then(() => this._scrollToEnd(true))
         .catch(error => {
@@ -412,6 +433,12 @@ export class CodeInterpreterSidebar extends Panel {
     node.hidden = node.childElementCount === 0;
   }
 
+  dispose(): void {
+    this._resizeObserver.disconnect();
+    super.dispose();
+  }
+
+  private _resizeObserver: ResizeObserver;
   private _panel: NotebookPanel | null = null;
   private _session: NotebookSession | null = null;
   private _config: IServerConfig | null = null;
@@ -419,6 +446,7 @@ export class CodeInterpreterSidebar extends Panel {
   private _error = '';
   private _sending = false;
   private _followScroll = true;
+  private _userScrollAt = 0;
   private _notebookName: HTMLSpanElement;
   private _kernel: HTMLSpanElement;
   private _newThread: HTMLButtonElement;

@@ -9,6 +9,7 @@ import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Panel, Widget } from '@lumino/widgets';
 
 import type { Output } from './events';
+import { sameOutputs } from './notebookWriter';
 import type { IStepState } from './runState';
 
 export interface IStepViewOptions {
@@ -197,7 +198,7 @@ export class StepView extends Panel {
     if (final) {
       const wanted = outputs.filter(o => o.output_type !== 'clear_output');
       // Only rebuild when the coalesced list differs from what streamed in.
-      if (!sameDisplay(model.toJSON() as Output[], wanted)) {
+      if (!sameOutputs(model.toJSON() as Output[], wanted)) {
         model.clear();
         model.fromJSON(wanted as any);
       }
@@ -231,23 +232,4 @@ export class StepView extends Panel {
   private _highlighting = false;
   private _liveCount = 0;
   private _final = false;
-}
-
-/** Whether two output lists show the same thing (streams compared by their joined text). */
-function sameDisplay(a: Output[], b: Output[]): boolean {
-  const norm = (list: Output[]) =>
-    JSON.stringify(
-      list.map(o =>
-        o.output_type === 'stream'
-          ? {
-              t: 'stream',
-              n: (o as any).name,
-              x: Array.isArray((o as any).text)
-                ? (o as any).text.join('')
-                : (o as any).text
-            }
-          : { ...o, execution_count: undefined }
-      )
-    );
-  return norm(a) === norm(b);
 }

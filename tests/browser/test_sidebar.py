@@ -1,0 +1,301 @@
+"""The sidebar in real Chromium against a real Jupyter server and the scripted model."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import struct
+import zlib
+from typing import Any
+
+from tests.browser.conftest import SCREENSHOTS, LabServer
+from tests.browser.ui import (
+    SIDEBAR,
+    activate_tab,
+    keys_once,
+    notebook_cells,
+    open_notebook,
+    open_other,
+    open_sidebar,
+    output_text,
+    save,
+    send,
+    set_theme,
+    tagged,
+    wait_for,
+    wait_kernel_idle,
+    wait_run_status,
+)
+from tests.scripted_llm import ScriptedLLM, answer, code, error
+
+HAS_MPL = importlib.util.find_spec("matplotlib") is not None
+
+LOAD_CODE = """\
+months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun"]
+sales = [120, 135, 190, 160, 175, 210]
+total = sum(sales)
+print(f"{len(months)} months, total sales {total}")
+print("best month:", months[sales.index(max(sales))])
+"""
+
+PLOT_CODE = """\
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(5, 2.8))
+ax.bar(months, sales, color="#4c78a8")
+ax.set_title("Sales by month")
+ax.set_ylabel("units")
+plt.show()
+"""
+
+
+def _tiny_png() -> str:
+    """A 24x12 two-colour PNG, for kernels without matplotlib."""
+    width, height = 24, 12
+    rows = b"".join(b"\x00" + bytes([76, 120, 168] if x < 12 else [245, 133, 24]) * 1 for _ in range(height) for x in range(1))
+    raw = b"".join(b"\x00" + b"".join(bytes([76, 120, 168]) if x < 12 else bytes([245, 133, 24]) for x in range(width)) for _ in range(height))
+    del rows
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return base64.b64encode(png).decode()
+
+
+IMAGE_CODE = (
+    PLOT_CODE
+    if HAS_MPL
+    else f"import base64\nfrom IPython.display import Image, display\ndisplay(Image(data=base64.b64decode('{_tiny_png()}')))\n"
+)
+
+
+def test_prompt_streams_stages_and_builds_cells(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
+    script.script(
+        code(LOAD_CODE, text="Let me load the monthly sales first.", chunk=6, delay=0.03),
+        code(IMAGE_CODE, chunk=10, delay=0.01),
+        answer(
+            "Sales grew from **120** units in January to **210** in June; March was an early peak "
+            "(190) and June is the best month.",
+            chunk=6,
+            delay=0.01,
+        ),
+    )
+    path = lab.new_notebook("sales")
+    open_notebook(page, lab, path)
+
+    # Record every stage each step shows, as it shows it.
+    page.evaluate(
+        """() => {
+        window.__stages = {};
+        const seen = (el) => {
+            const step = el.closest('.jp-codeinterp-step');
+            if (!step) return;
+            const n = step.dataset.step;
+            const list = (window.__stages[n] = window.__stages[n] || []);
+            const st = el.dataset.stage;
+            if (st && list[list.length - 1] !== st) list.push(st);
+        };
+        new MutationObserver(muts => muts.forEach(m => {
+            if (m.target.classList && m.target.classList.contains('jp-codeinterp-stage')) seen(m.target);
+            m.addedNodes.forEach(n => n.querySelectorAll && n.querySelectorAll('.jp-codeinterp-stage').forEach(seen));
+        })).observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['data-stage']});
+        // Time from Enter to the first generated cell in the notebook.
+        window.__firstCell = null;
+        new MutationObserver(() => {
+            if (window.__firstCell === null && document.querySelector('.jp-NotebookPanel .jp-Cell .jp-InputArea')) {
+                const nb = window.jupyterapp.shell.currentWidget;
+                const cells = nb.content.model.sharedModel.cells;
+                if (cells.some(c => c.getMetadata('codeinterp'))) window.__firstCell = performance.now();
+            }
+        }).observe(document.querySelector('.jp-NotebookPanel'), {subtree: true, childList: true});
+    }"""
+    )
+    t0 = send(page, "Load the monthly sales and plot them")
+    # A Stop button while running, code growing in the step view.
+    page.locator(f"{SIDEBAR} .jp-codeinterp-stop").wait_for(state="visible")
+    wait_run_status(page, "completed")
+    first_cell_ms = page.evaluate("() => window.__firstCell") - t0
+    (SCREENSHOTS / ".enter_to_first_cell_ms").write_text(f"{first_cell_ms:.0f}\n")
+
+    stages = page.evaluate("() => window.__stages")
+    assert stages["1"][0] in ("started", "code_delta")
+    for stage in ("code_delta", "in_progress", "completed"):
+        assert stage in stages["1"], stages
+    steps = page.locator(f"{SIDEBAR} .jp-codeinterp-step")
+    assert steps.count() == 2
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-step[data-status='ok']").count() == 2
+    # Highlighted code, rendered outputs, an image, the answer as markdown, token usage.
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-step[data-step='1'] .jp-codeinterp-code span").count() > 3
+    assert "6 months, total sales 990" in steps.nth(0).inner_text()
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-step[data-step='2'] .jp-RenderedImage img").count() == 1
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-text strong", has_text="210").count() == 1
+    assert "tokens" in page.locator(f"{SIDEBAR} .jp-codeinterp-usage").inner_text()
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-stop").is_hidden()
+
+    cells = wait_for(lambda: (c := notebook_cells(page)) and len(tagged(c, "answer")) == 1 and c, message="cells")
+    prompt_cells, code_cells, answer_cells = (tagged(cells, r) for r in ("prompt", "code", "answer"))
+    assert len(prompt_cells) == 1 and "Load the monthly sales" in "".join(prompt_cells[0]["source"])
+    assert [c["metadata"]["codeinterp"]["step"] for c in code_cells] == [1, 2]
+    assert "".join(code_cells[0]["source"]) == LOAD_CODE
+    assert "6 months, total sales 990" in output_text(code_cells[0])
+    assert code_cells[0]["execution_count"] is not None
+    assert any("image/png" in o.get("data", {}) for o in code_cells[1]["outputs"])
+    assert "best month" in "".join(answer_cells[0]["source"])
+    # Order: prompt, step 1, step 2, answer, below the notebook's own first cell.
+    roles = [c["metadata"].get("codeinterp", {}).get("role") for c in cells]
+    assert roles == [None, "prompt", "code", "code", "answer"]
+    page.screenshot(path=str(SCREENSHOTS / "sidebar-run-light.png"))
+
+
+def test_error_then_fix_and_dark_theme(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
+    script.script(
+        code("ratio = 10 / 0\nprint(ratio)", text="Computing the ratio."),
+        code("denominator = 4\nratio = 10 / denominator\nprint(f'ratio = {ratio}')", text="Division by zero: I will use the real denominator."),
+        answer("The ratio is **2.5**."),
+    )
+    path = lab.new_notebook("retry", title="# Ratio check")
+    open_notebook(page, lab, path)
+    try:
+        set_theme(page, "JupyterLab Dark")
+        send(page, "Compute the ratio")
+        wait_run_status(page, "completed")
+        assert page.locator(f"{SIDEBAR} .jp-codeinterp-step[data-step='1'][data-status='error']").count() == 1
+        assert "ZeroDivisionError" in page.locator(f"{SIDEBAR} .jp-codeinterp-step[data-step='1']").inner_text()
+        assert page.locator(f"{SIDEBAR} .jp-codeinterp-step[data-step='2'][data-status='ok']").count() == 1
+        assert "ratio = 2.5" in page.locator(f"{SIDEBAR} .jp-codeinterp-step[data-step='2']").inner_text()
+        cells = wait_for(lambda: (c := notebook_cells(page)) and len(tagged(c, "answer")) == 1 and c, message="answer")
+        code_cells = tagged(cells, "code")
+        assert len(code_cells) == 2
+        assert code_cells[0]["outputs"][0]["output_type"] == "error"
+        assert "ratio = 2.5" in output_text(code_cells[1])
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(SCREENSHOTS / "sidebar-error-retry-dark.png"))
+    finally:
+        set_theme(page, "JupyterLab Light")
+
+
+def test_stop_cancels_the_run(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
+    script.script(code("import time\nfor i in range(600):\n    print(i, flush=True)\n    time.sleep(0.05)"))
+    path = lab.new_notebook("stop")
+    open_notebook(page, lab, path)
+    send(page, "Count slowly")
+    page.locator(f"{SIDEBAR} .jp-codeinterp-step[data-stage='in_progress']").wait_for()
+    wait_for(lambda: "3" in page.locator(f"{SIDEBAR} .jp-codeinterp-outputs").inner_text(), message="output")
+    stop = page.locator(f"{SIDEBAR} .jp-codeinterp-stop")
+    assert stop.is_visible()
+    stop.click()
+    wait_run_status(page, "cancelled", timeout=15_000)
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-step[data-status='cancelled']").count() == 1
+    assert stop.is_hidden()
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-send").is_visible()
+    # The kernel was interrupted: it is idle again, and the cell kept its partial output.
+    page.locator(f"{SIDEBAR} .jp-codeinterp-kernel[data-status='idle']").wait_for()
+    cell = tagged(notebook_cells(page), "code")[0]
+    printed = output_text(cell).split()
+    assert 3 <= len(printed) < 600
+
+
+def test_reload_mid_run_restores_cells_once(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
+    script.script(
+        code("print('first step')"),
+        code("import time\nfor i in range(40):\n    print(i, flush=True)\n    time.sleep(0.1)\nprint('done counting')"),
+        answer("Counted to **39**."),
+    )
+    page.on("dialog", lambda dialog: dialog.accept())
+    path = lab.new_notebook("reload")
+    open_notebook(page, lab, path)
+    send(page, "Print a step, then count")
+    page.locator(f"{SIDEBAR} .jp-codeinterp-step[data-step='2'][data-stage='in_progress']").wait_for()
+    wait_for(lambda: "5" in page.locator(f"{SIDEBAR} .jp-codeinterp-step[data-step='2']").inner_text(), message="5")
+    # Saved mid-run: the file holds the prompt, step 1 and a partial step 2.
+    save(page)
+    wait_for(lambda: len(tagged(lab.read_notebook(path)["cells"], "code")) == 2, message="saved cells")
+    page.reload()
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", state="attached")
+    open_sidebar(page)
+    # The sidebar found the active run and follows it to its end.
+    wait_run_status(page, "completed", timeout=30_000)
+    cells = wait_for(lambda: (c := notebook_cells(page)) and len(tagged(c, "answer")) == 1 and c, message="answer")
+    assert keys_once(cells)
+    assert [len(tagged(cells, r)) for r in ("prompt", "code", "answer")] == [1, 2, 1]
+    counted = output_text(tagged(cells, "code")[1])
+    assert counted.split() == [str(i) for i in range(40)] + ["done", "counting"]
+    assert output_text(tagged(cells, "code")[0]) == "first step\n"
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-run").count() == 1
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-step").count() == 2
+
+
+def test_switching_notebooks_switches_the_thread(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
+    script.script(
+        code("import time\ntime.sleep(1.5)\nprint('from A')"),
+        answer("A is done."),
+        code("print('from B')"),
+        answer("B is done."),
+    )
+    a = lab.new_notebook("alpha")
+    b = lab.new_notebook("beta")
+    open_notebook(page, lab, a)
+    send(page, "Work in A")
+    page.locator(f"{SIDEBAR} .jp-codeinterp-step[data-stage='in_progress']").wait_for()
+    # Switch while A's run goes on: B has its own, empty thread.
+    open_other(page, b)
+    wait_kernel_idle(page)
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-run").count() == 0
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-thread .jp-codeinterp-empty").is_visible()
+    # A's cells kept arriving in A while B was shown.
+    wait_for(lambda: len(tagged(notebook_cells(page, a), "answer")) == 1, message="A's answer")
+    assert "from A" in output_text(tagged(notebook_cells(page, a), "code")[0])
+    send(page, "Work in B")
+    wait_run_status(page, "completed")
+    assert "Work in B" in page.locator(f"{SIDEBAR} .jp-codeinterp-prompt").inner_text()
+    activate_tab(page, a)
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-run").count() == 1
+    assert "Work in A" in page.locator(f"{SIDEBAR} .jp-codeinterp-prompt").inner_text()
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-run[data-status='completed']").count() == 1
+    assert tagged(notebook_cells(page, b), "code") and keys_once(notebook_cells(page, a))
+    assert not [c for c in notebook_cells(page, b) if c["metadata"].get("codeinterp", {}).get("run_id") in {
+        t["metadata"]["codeinterp"]["run_id"] for t in tagged(notebook_cells(page, a))
+    }]
+
+
+def test_bad_key_gives_an_actionable_message(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
+    script.script(error(401, "Incorrect API key provided."))
+    path = lab.new_notebook("badkey")
+    open_notebook(page, lab, path)
+    send(page, "Hello")
+    wait_run_status(page, "failed")
+    reason = page.locator(f"{SIDEBAR} .jp-codeinterp-run-reason").inner_text()
+    assert "401" in reason and "OPENAI_API_KEY" in reason
+
+
+def test_no_kernel_offers_to_start_one(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
+    path = lab.new_notebook("nokernel")
+    open_notebook(page, lab, path)
+    page.evaluate("() => window.jupyterapp.commands.execute('kernelmenu:shutdown')")
+    banner = page.locator(f"{SIDEBAR} .jp-codeinterp-no-kernel")
+    banner.wait_for()
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-send").is_disabled()
+    banner.get_by_role("button", name="Start kernel").click()
+    wait_kernel_idle(page)
+    assert banner.count() == 0
+
+
+def test_enter_sends_and_shift_enter_adds_a_line(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
+    script.script(answer("Two lines received."))
+    path = lab.new_notebook("keys")
+    open_notebook(page, lab, path)
+    page.keyboard.press("Escape")
+    # The command opens the sidebar and focuses the prompt.
+    page.evaluate("() => window.jupyterapp.commands.execute('codeinterp:open')")
+    box = page.locator(f"{SIDEBAR} textarea.jp-codeinterp-input")
+    wait_for(lambda: page.evaluate("() => document.activeElement && document.activeElement.id") == "jp-codeinterp-input", message="focus")
+    page.keyboard.type("line one")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("line two")
+    assert box.input_value() == "line one\nline two"
+    page.keyboard.press("Enter")
+    wait_run_status(page, "completed")
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-prompt").inner_text() == "line one\nline two"
+    assert box.input_value() == ""
