@@ -164,6 +164,22 @@ def test_outputs_are_captured_for_the_model_not_spilled_into_the_cell(shell, llm
     assert "stderr:\n```text\nto stderr\n```" in markdown
 
 
+def test_displays_made_after_the_code_like_inline_plots_are_captured(shell, llm) -> None:
+    # matplotlib's inline backend shows figures from a post_execute hook: the same mechanism, without matplotlib.
+    shell.run_cell(
+        "from IPython.display import display\n"
+        "pending = []\n"
+        "def flush_figures():\n"
+        "    while pending:\n"
+        "        display({'text/plain': pending.pop()}, raw=True)\n"
+        "get_ipython().events.register('post_execute', flush_figures)"
+    )
+    llm.script(code("pending.append('<Figure 1>')"), answer("plotted"))
+    interpret(shell, "plot")
+    [step] = [e for e in final_events(frontend(shell)) if e["type"] == "step" and e["stage"] == "completed"]
+    assert step["outputs"] == [{"output_type": "display_data", "data": {"text/plain": "<Figure 1>"}, "metadata": {}}]
+
+
 def test_consecutive_cells_continue_one_conversation_unless_new_thread(shell, llm) -> None:
     llm.script(code("n = 10"), answer("set"), answer("n is 10"), answer("fresh"))
     interpret(shell, "set n")
@@ -341,7 +357,5 @@ def test_loading_the_extension_imports_no_engine_openai_or_nbformat() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     elapsed, modules = out.splitlines()
-    loaded = modules.split()
-    for heavy in ("openai", "nbformat", "httpx", "jupyter_codeinterp.loop", "jupyter_codeinterp.config"):
-        assert heavy not in loaded
-    assert float(elapsed) < 0.5
+    assert modules.split() == ["jupyter_codeinterp", "jupyter_codeinterp.magic"], "openai, nbformat, the engine: later"
+    assert float(elapsed) < 0.5  # about 3 ms here
