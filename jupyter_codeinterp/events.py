@@ -102,15 +102,7 @@ class RunEndedEvent(_Base):
     steps: int
 
 
-Event = (
-    RunStartedEvent
-    | TextDeltaEvent
-    | StepEvent
-    | UsageEvent
-    | KernelRestartedEvent
-    | NoticeEvent
-    | RunEndedEvent
-)
+Event = RunStartedEvent | TextDeltaEvent | StepEvent | UsageEvent | KernelRestartedEvent | NoticeEvent | RunEndedEvent
 
 EventSink = Callable[[dict[str, Any]], Awaitable[None] | None]
 
