@@ -66,6 +66,7 @@ class InProcessExecutor:
         self.after_output = after_output
         self._jobs: queue.Queue[_Job] = queue.Queue()
         self._lock = threading.Lock()
+        self._collect_lock = threading.Lock()
         self._running: _Job | None = None
         #: The thread that serves (the main thread in a kernel); the only one we can interrupt.
         self._serving_ident: int | None = None
@@ -250,8 +251,9 @@ class InProcessExecutor:
 
     def _deliver(self, job: _Job, msg: dict[str, Any]) -> None:
         """An output of the running code: keep it, send it live to the run, refresh the display."""
-        live = job.collector.handle(msg)
-        if live is None:
+        with self._collect_lock:  # a thread the code started may print too
+            live = job.collector.handle(msg)
+        if live is None or job.abandoned:
             return
         try:
             future = asyncio.run_coroutine_threadsafe(_call(job.on_output, live), job.loop)

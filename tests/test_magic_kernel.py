@@ -78,29 +78,46 @@ def test_a_notebook_run_by_nbclient_saves_the_run_and_its_transcript(kernel_env,
     assert "model: 'scripted-model'" in config_shown and TEST_KEY not in config_shown
 
 
-def test_interrupting_the_kernel_cancels_the_run_and_a_bad_key_is_one_line(kernel_env, llm, tmp_path) -> None:
-    llm.script(hang(60))
+def test_timeouts_interrupts_and_a_bad_key_in_a_real_kernel(kernel_env, llm, tmp_path) -> None:
+    llm.script(
+        code("import time\nprint('sleeping', flush=True)\ntime.sleep(60)"),  # hits --timeout 1
+        code("print('awake')"),
+        answer("It timed out, then worked."),
+        hang(60),  # the model never finishes: the cell is interrupted
+        code("import time\ntime.sleep(60)"),  # the code never finishes: the cell is interrupted
+    )
     begun = time.monotonic()
     nb = execute(
         tmp_path,
         "%load_ext jupyter_codeinterp",
+        "%%interpret --timeout 1\nsleep a while",
         "%%interpret\nthink for a long time",
+        "%%interpret\nsleep for a long time",
         "%env OPENAI_API_KEY=sk-wrong-key-123456",
         "%%interpret\nhello",
-        timeout=4,
+        timeout=5,
         interrupt_on_timeout=True,  # nbclient interrupts the kernel as the stop button does
         allow_errors=True,
     )
-    assert time.monotonic() - begun < 30
+    assert time.monotonic() - begun < 45
 
-    cancelled = nb.cells[1].outputs
-    run = next(o for o in cancelled if o.output_type == "display_data").data[RUN_MIME_TYPE]
-    assert run["events"][-1]["status"] == "cancelled"
-    assert [o.text for o in cancelled if o.output_type == "stream"] == [
-        "UsageError: codeinterp: the run was cancelled.\n"
-    ]
+    [timed] = nb.cells[1].outputs
+    steps = [e for e in timed.data[RUN_MIME_TYPE]["events"] if e["type"] == "step" and e["stage"] == "completed"]
+    assert [s["status"] for s in steps] == ["timeout", "ok"]
+    assert steps[0]["outputs"][0]["text"] == "sleeping\n"
+    assert steps[0]["outputs"][-1]["ename"] == "KeyboardInterrupt"
+    assert "timed out after 1 s" in next(m for m in llm.requests[1]["messages"] if m["role"] == "tool")["content"]
 
-    [bad_key] = nb.cells[3].outputs
+    for cell in nb.cells[2:4]:
+        run = next(o for o in cell.outputs if o.output_type == "display_data").data[RUN_MIME_TYPE]
+        assert run["events"][-1]["status"] == "cancelled"
+        assert [o.text for o in cell.outputs if o.output_type == "stream"] == [
+            "UsageError: codeinterp: the run was cancelled.\n"
+        ]
+    [sleeper] = [e for e in run["events"] if e["type"] == "step" and e["stage"] == "completed"]
+    assert sleeper["status"] == "cancelled"
+
+    [bad_key] = nb.cells[5].outputs
     assert bad_key.output_type == "stream" and bad_key.name == "stderr"
     assert bad_key.text.count("\n") == 1 and "401" in bad_key.text and "OPENAI_API_KEY" in bad_key.text
     assert "sk-wrong-key-123456" not in bad_key.text
