@@ -242,9 +242,18 @@ class InProcessExecutor:
 
     def _execute_here(self, job: _Job) -> bool:
         """Run the code through the shell with its outputs captured. Return True if it was interrupted."""
-        self._capture = _Capture(self.shell, job.code, lambda msg: self._deliver(job, msg), self.stream_flush_interval)
+        shell = self.shell
+        self._capture = _Capture(shell, job.code, lambda msg: self._deliver(job, msg), self.stream_flush_interval)
+        in_loop = asyncio._get_running_loop() is not None  # a kernel: its loop is busy running this cell
+        saved_runner = shell.loop_runner
         with self._capture as capture:
-            result = self.shell.run_cell(job.code, store_history=False, silent=False)
+            if in_loop:
+                shell.loop_runner = _run_awaiting
+            try:
+                result = shell.run_cell(job.code, store_history=False, silent=False)
+            finally:
+                if in_loop:
+                    shell.loop_runner = saved_runner
             capture.flush()
         error = result.error_in_exec or result.error_before_exec
         return isinstance(error, KeyboardInterrupt)
@@ -264,6 +273,23 @@ class InProcessExecutor:
                 future.result(timeout=5)
             if self.after_output is not None:
                 self.after_output()
+
+
+_await_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _run_awaiting(coro: Any) -> Any:
+    """Runs code with top-level ``await``. In a kernel, IPython would use the kernel's event loop, which is busy
+    running the magic; use a loop of our own instead (one per kernel, so objects bound to it live on)."""
+    global _await_loop
+    if _await_loop is None or _await_loop.is_closed():
+        _await_loop = asyncio.new_event_loop()
+    running = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
+    try:
+        return _await_loop.run_until_complete(coro)
+    finally:
+        asyncio._set_running_loop(running)
 
 
 async def _call(callback: OutputCallback, output: Output) -> None:

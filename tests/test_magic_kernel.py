@@ -41,6 +41,7 @@ def test_a_notebook_run_by_nbclient_saves_the_run_and_its_transcript(kernel_env,
     llm.script(
         code("squares = [n * n for n in numbers]\nprint(squares)\nsquares_total = sum(squares)"),
         code("import base64\nfrom IPython.display import Image\nImage(base64.b64decode(PNG))"),
+        code("import asyncio\nawait asyncio.sleep(0.01)\nprint('awaited')"),  # the kernel's loop is busy: still works
         answer("The sum of the squares is **50**."),
     )
     png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -59,10 +60,11 @@ def test_a_notebook_run_by_nbclient_saves_the_run_and_its_transcript(kernel_env,
     run = output.data[RUN_MIME_TYPE]
     events = run["events"]
     assert events[0]["type"] == "run_started" and events[-1]["type"] == "run_ended"
-    assert events[-1]["status"] == "completed" and events[-1]["steps"] == 2
+    assert events[-1]["status"] == "completed" and events[-1]["steps"] == 3
     completed = [e for e in events if e["type"] == "step" and e["stage"] == "completed"]
     assert completed[0]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "[9, 16, 25]\n"}]
     assert completed[1]["outputs"][0]["data"]["image/png"].strip() == png
+    assert completed[2]["status"] == "ok" and completed[2]["outputs"][0]["text"] == "awaited\n"
 
     markdown = output.data["text/markdown"]
     assert "> What is the sum of the squares of `numbers`?" in markdown
@@ -70,7 +72,7 @@ def test_a_notebook_run_by_nbclient_saves_the_run_and_its_transcript(kernel_env,
     assert "[9, 16, 25]" in markdown
     assert f"![image/png](data:image/png;base64,{png})" in markdown
     assert "**Answer**\n\nThe sum of the squares is **50**." in markdown
-    assert "completed · 2 steps" in markdown
+    assert "completed · 3 steps" in markdown
     assert "Answer:\nThe sum of the squares is **50**." in output.data["text/plain"]
 
     assert nb.cells[3].outputs[0].text == "50\n", "the model's variables live on in the kernel"
