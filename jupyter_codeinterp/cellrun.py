@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import sys
 import threading
@@ -22,8 +21,6 @@ from .config import CodeInterpreter
 from .inprocess import InProcessExecutor
 from .loop import Interpreter, Message, RunResult, new_id
 from .transcript import run_bundle, to_plain
-
-log = logging.getLogger(__name__)
 
 
 class LiveDisplay:

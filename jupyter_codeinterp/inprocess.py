@@ -20,7 +20,6 @@ import _thread
 import asyncio
 import contextlib
 import io
-import logging
 import queue
 import signal
 import sys
@@ -32,8 +31,6 @@ from typing import Any
 
 from .events import Output, StepStatus
 from .executor import ExecResult, OutputCallback, OutputCollector
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
