@@ -14,7 +14,7 @@ import signal
 import sys
 from typing import Any, TextIO
 
-from .config import CodeInterpreter, ConfigError, load_config_files
+from .config import CodeInterpreter, ConfigError, configure
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -148,13 +148,7 @@ def fail(reason: str, code: int) -> int:
 
 
 def make_config(args: argparse.Namespace) -> CodeInterpreter:
-    config = CodeInterpreter(config=load_config_files())
-    if args.model:
-        config.model = args.model
-    if args.max_steps is not None:
-        config.max_steps = args.max_steps
-    if args.timeout is not None:
-        config.exec_timeout = args.timeout
+    config = configure(model=args.model, max_steps=args.max_steps, timeout=args.timeout)
     config.check()
     return config
 

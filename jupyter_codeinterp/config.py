@@ -146,6 +146,20 @@ def normalize_base_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
+def configure(
+    *, model: str | None = None, max_steps: int | None = None, timeout: float | None = None
+) -> CodeInterpreter:
+    """The config of a CLI or magic run: config files and environment, then that run's own options on top."""
+    config = CodeInterpreter(config=load_config_files())
+    if model:
+        config.model = model
+    if max_steps is not None:
+        config.max_steps = max_steps
+    if timeout is not None:
+        config.exec_timeout = timeout
+    return config
+
+
 def load_config_files(extra: Config | None = None) -> Config:
     """Read ``jupyter_codeinterp_config.{json,py}`` from the Jupyter config path (as the server does)."""
     from jupyter_core.paths import jupyter_config_path

@@ -137,16 +137,10 @@ class InterpretMagics(Magics):
 
     def _config(self, args: Namespace) -> CodeInterpreter:
         """The same config files and environment variables as the server and the CLI, then this cell's options."""
-        from .config import CodeInterpreter, ConfigError, load_config_files
+        from .config import ConfigError, configure
 
         try:
-            config = CodeInterpreter(config=load_config_files())
-            if args.model:
-                config.model = args.model
-            if args.max_steps is not None:
-                config.max_steps = args.max_steps
-            if args.timeout is not None:
-                config.exec_timeout = args.timeout
+            config = configure(model=args.model, max_steps=args.max_steps, timeout=args.timeout)
         except ConfigError as exc:
             raise UsageError(f"codeinterp: {exc}") from None
         except Exception as exc:  # a broken config file
