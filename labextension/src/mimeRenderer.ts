@@ -104,6 +104,19 @@ export class RunRenderer extends Panel implements IRenderMime.IRenderer {
     }
   }
 
+  dispose(): void {
+    this._unfollow();
+    super.dispose();
+  }
+
+  private _unfollow(): void {
+    const runId = this._view?.state.runId;
+    if (this._following && runId && this._notebookWriter) {
+      this._notebookWriter.unfollow(runId);
+    }
+    this._following = false;
+  }
+
   private _writer(): NotebookWriter | null {
     if (this._notebookWriter && !this._notebookWriter.panel.isDisposed) {
       return this._notebookWriter;
@@ -145,5 +158,6 @@ export class RunRenderer extends Panel implements IRenderMime.IRenderer {
   private _events: RunEvent[] = [];
   private _written = 0;
   private _live = false;
+  private _following = false;
   private _notebookWriter: NotebookWriter | null = null;
 }

@@ -74,6 +74,12 @@ export function promptMarkdown(prompt: string): string {
   return `**Code Interpreter prompt**\n\n${quoted}`;
 }
 
+/**
+ * The runs this page follows, per shared document, published in the document's awareness so that
+ * collaborating tabs agree on one writer per run (the lowest client id among the followers).
+ */
+const followed = new WeakMap<object, Map<string, number>>();
+
 export class NotebookWriter {
   constructor(
     private _panel: NotebookPanel,
@@ -84,6 +90,15 @@ export class NotebookWriter {
     return this._panel;
   }
 
+  /** Declare that this page follows a run (and may be the one that writes it). */
+  follow(runId: string): void {
+    this._setFollowing(runId, +1);
+  }
+
+  unfollow(runId: string): void {
+    this._setFollowing(runId, -1);
+  }
+
   /** Apply one event of a run to the notebook. Idempotent. */
   apply(event: RunEvent): void {
     const model = this._panel.content.model;
@@ -91,6 +106,20 @@ export class NotebookWriter {
       return;
     }
     const buffer = this._buffer(event.run_id);
+    if (!this._mayWrite(event.run_id)) {
+      // Another collaborating tab writes this run; keep the streamed code in case it leaves.
+      if (event.type === 'step') {
+        const code =
+          event.code ??
+          (buffer.code.get(event.step) ?? '') +
+            (event.stage === 'code_delta' ? (event.delta ?? '') : '');
+        buffer.code.set(event.step, code);
+        buffer.live.delete(event.step);
+      } else if (event.type === 'run_started') {
+        buffer.threadId = event.thread_id;
+      }
+      return;
+    }
     const roles = this._options.roles();
     switch (event.type) {
       case 'run_started':
@@ -214,6 +243,60 @@ export class NotebookWriter {
       });
     }
     return doomed.length;
+  }
+
+  private _awareness(): any {
+    const shared = this._panel.content.model?.sharedModel as any;
+    const awareness = shared?.awareness;
+    return awareness && typeof awareness.getStates === 'function'
+      ? awareness
+      : null;
+  }
+
+  private _setFollowing(runId: string, delta: number): void {
+    const awareness = this._awareness();
+    if (!awareness) {
+      return;
+    }
+    let runs = followed.get(awareness);
+    if (!runs) {
+      runs = new Map();
+      followed.set(awareness, runs);
+    }
+    const count = (runs.get(runId) ?? 0) + delta;
+    if (count > 0) {
+      runs.set(runId, count);
+    } else {
+      runs.delete(runId);
+    }
+    try {
+      awareness.setLocalStateField(METADATA_KEY, {
+        following: [...runs.keys()]
+      });
+    } catch {
+      // no awareness state to publish to (e.g. a document being disposed)
+    }
+  }
+
+  /** Whether this page writes the run: alone, or the lowest client id among the tabs following it. */
+  private _mayWrite(runId: string): boolean {
+    const awareness = this._awareness();
+    if (!awareness) {
+      return true;
+    }
+    const me: number = awareness.clientID;
+    let leader = me;
+    for (const [id, state] of awareness.getStates() as Map<number, any>) {
+      const following = state?.[METADATA_KEY]?.following;
+      if (
+        id < leader &&
+        Array.isArray(following) &&
+        following.includes(runId)
+      ) {
+        leader = id;
+      }
+    }
+    return leader === me;
   }
 
   /** The notebook's model of a shared code cell (outputs and execution count live there). */

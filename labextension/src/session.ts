@@ -245,6 +245,9 @@ export class NotebookSession {
     const view = this._viewFor(runId);
     const client = new RunClient(runId, 0);
     this._clients.set(runId, client);
+    if (write) {
+      this.writer.follow(runId);
+    }
     client.event.connect((_, event) => {
       if (this._disposed) {
         return;
@@ -270,6 +273,9 @@ export class NotebookSession {
     });
     client.finished.connect(() => {
       this._clients.delete(runId);
+      if (write) {
+        this.writer.unfollow(runId);
+      }
       const lastSeq = client.lastSeq;
       client.dispose();
       if (!this._disposed && isActive(view.state)) {

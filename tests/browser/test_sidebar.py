@@ -52,22 +52,21 @@ plt.show()
 def _tiny_png() -> str:
     """A 24x12 two-colour PNG, for kernels without matplotlib."""
     width, height = 24, 12
-    rows = b"".join(b"\x00" + bytes([76, 120, 168] if x < 12 else [245, 133, 24]) * 1 for _ in range(height) for x in range(1))
-    raw = b"".join(b"\x00" + b"".join(bytes([76, 120, 168]) if x < 12 else bytes([245, 133, 24]) for x in range(width)) for _ in range(height))
-    del rows
+    row = b"\x00" + b"".join(bytes([76, 120, 168] if x < 12 else [245, 133, 24]) for x in range(width))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-    png += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    png += chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b"")
     return base64.b64encode(png).decode()
 
 
 IMAGE_CODE = (
     PLOT_CODE
     if HAS_MPL
-    else f"import base64\nfrom IPython.display import Image, display\ndisplay(Image(data=base64.b64decode('{_tiny_png()}')))\n"
+    else "import base64\nfrom IPython.display import Image, display\n"
+    f"display(Image(data=base64.b64decode('{_tiny_png()}')))\n"
 )
 
 
@@ -82,7 +81,7 @@ def test_prompt_streams_stages_and_builds_cells(page: Any, lab: LabServer, scrip
             delay=0.01,
         ),
     )
-    path = lab.new_notebook("sales")
+    path = lab.new_notebook("sales", title="# Monthly sales\n\nA first look at this year's sales.")
     open_notebook(page, lab, path)
 
     # Record every stage each step shows, as it shows it.
@@ -115,9 +114,11 @@ def test_prompt_streams_stages_and_builds_cells(page: Any, lab: LabServer, scrip
     t0 = send(page, "Load the monthly sales and plot them")
     # A Stop button while running, code growing in the step view.
     page.locator(f"{SIDEBAR} .jp-codeinterp-stop").wait_for(state="visible")
+    page.locator(f"{SIDEBAR} .jp-codeinterp-step[data-step='1'][data-stage='code_delta']").wait_for()
+    page.wait_for_timeout(250)
+    page.screenshot(path=str(SCREENSHOTS / "sidebar-streaming-light.png"))
     wait_run_status(page, "completed")
-    first_cell_ms = page.evaluate("() => window.__firstCell") - t0
-    (SCREENSHOTS / ".enter_to_first_cell_ms").write_text(f"{first_cell_ms:.0f}\n")
+    assert page.evaluate("() => window.__firstCell") > t0
 
     stages = page.evaluate("() => window.__stages")
     assert stages["1"][0] in ("started", "code_delta")
@@ -152,7 +153,10 @@ def test_prompt_streams_stages_and_builds_cells(page: Any, lab: LabServer, scrip
 def test_error_then_fix_and_dark_theme(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
     script.script(
         code("ratio = 10 / 0\nprint(ratio)", text="Computing the ratio."),
-        code("denominator = 4\nratio = 10 / denominator\nprint(f'ratio = {ratio}')", text="Division by zero: I will use the real denominator."),
+        code(
+            "denominator = 4\nratio = 10 / denominator\nprint(f'ratio = {ratio}')",
+            text="Division by zero: I will use the real denominator.",
+        ),
         answer("The ratio is **2.5**."),
     )
     path = lab.new_notebook("retry", title="# Ratio check")
@@ -255,9 +259,12 @@ def test_switching_notebooks_switches_the_thread(page: Any, lab: LabServer, scri
     assert "Work in A" in page.locator(f"{SIDEBAR} .jp-codeinterp-prompt").inner_text()
     assert page.locator(f"{SIDEBAR} .jp-codeinterp-run[data-status='completed']").count() == 1
     assert tagged(notebook_cells(page, b), "code") and keys_once(notebook_cells(page, a))
-    assert not [c for c in notebook_cells(page, b) if c["metadata"].get("codeinterp", {}).get("run_id") in {
-        t["metadata"]["codeinterp"]["run_id"] for t in tagged(notebook_cells(page, a))
-    }]
+    assert not [
+        c
+        for c in notebook_cells(page, b)
+        if c["metadata"].get("codeinterp", {}).get("run_id")
+        in {t["metadata"]["codeinterp"]["run_id"] for t in tagged(notebook_cells(page, a))}
+    ]
 
 
 def test_bad_key_gives_an_actionable_message(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
@@ -290,7 +297,10 @@ def test_enter_sends_and_shift_enter_adds_a_line(page: Any, lab: LabServer, scri
     # The command opens the sidebar and focuses the prompt.
     page.evaluate("() => window.jupyterapp.commands.execute('codeinterp:open')")
     box = page.locator(f"{SIDEBAR} textarea.jp-codeinterp-input")
-    wait_for(lambda: page.evaluate("() => document.activeElement && document.activeElement.id") == "jp-codeinterp-input", message="focus")
+    wait_for(
+        lambda: page.evaluate("() => document.activeElement && document.activeElement.id") == "jp-codeinterp-input",
+        message="focus",
+    )
     page.keyboard.type("line one")
     page.keyboard.press("Shift+Enter")
     page.keyboard.type("line two")

@@ -25,9 +25,7 @@ def open_notebook(page: Any, lab: LabServer, path: str, *, theme: str | None = N
 
 def set_theme(page: Any, theme: str) -> None:
     page.evaluate("t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme)
-    page.wait_for_function(
-        "t => document.body.dataset.jpThemeName === t", arg=theme, timeout=20_000
-    )
+    page.wait_for_function("t => document.body.dataset.jpThemeName === t", arg=theme, timeout=20_000)
     page.wait_for_timeout(300)
 
 
@@ -74,7 +72,8 @@ def notebook_cells(page: Any, path: str | None = None) -> list[dict[str, Any]]:
         const app = window.jupyterapp;
         let nb = null;
         for (const w of app.shell.widgets('main')) {
-            if (w.context && w.content && w.content.model && (path ? w.context.path === path : w === app.shell.currentWidget)) nb = w;
+            const match = path ? w.context && w.context.path === path : w === app.shell.currentWidget;
+            if (match && w.content && w.content.model) nb = w;
         }
         return nb ? JSON.stringify(nb.content.model.toJSON().cells) : '[]';
     }""",
@@ -100,11 +99,7 @@ def save(page: Any) -> None:
 
 def keys_once(cells: list[dict[str, Any]]) -> bool:
     """Every (run, role, step) of our cells appears exactly once."""
-    keys = [
-        (t["run_id"], t["role"], t["step"])
-        for t in (c.get("metadata", {}).get("codeinterp") for c in cells)
-        if t
-    ]
+    keys = [(t["run_id"], t["role"], t["step"]) for t in (c.get("metadata", {}).get("codeinterp") for c in cells) if t]
     return len(keys) == len(set(keys))
 
 
