@@ -81,6 +81,7 @@ def test_prompt_streams_stages_and_builds_cells(page: Any, lab: LabServer, scrip
             delay=0.01,
         ),
     )
+    page.set_viewport_size({"width": 1440, "height": 1000})
     path = lab.new_notebook("sales", title="# Monthly sales\n\nA first look at this year's sales.")
     open_notebook(page, lab, path)
 
@@ -147,6 +148,10 @@ def test_prompt_streams_stages_and_builds_cells(page: Any, lab: LabServer, scrip
     # Order: prompt, step 1, step 2, answer, below the notebook's own first cell.
     roles = [c["metadata"].get("codeinterp", {}).get("role") for c in cells]
     assert roles == [None, "prompt", "code", "code", "answer"]
+    # The README picture: the run from its prompt, in the sidebar and in the notebook.
+    page.evaluate("() => { document.querySelector('.jp-codeinterp-thread-area').scrollTop = 0; }")
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.content.scrollToItem(0, 'start')")
+    page.wait_for_timeout(400)
     page.screenshot(path=str(SCREENSHOTS / "sidebar-run-light.png"))
 
 
@@ -294,8 +299,10 @@ def test_enter_sends_and_shift_enter_adds_a_line(page: Any, lab: LabServer, scri
     path = lab.new_notebook("keys")
     open_notebook(page, lab, path)
     page.keyboard.press("Escape")
-    # The command opens the sidebar and focuses the prompt.
-    page.evaluate("() => window.jupyterapp.commands.execute('codeinterp:open')")
+    # The keyboard shortcut (Alt+I) runs the command that opens the sidebar and focuses the prompt.
+    page.locator(".jp-NotebookPanel .jp-Notebook").click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Alt+I")
     box = page.locator(f"{SIDEBAR} textarea.jp-codeinterp-input")
     wait_for(
         lambda: page.evaluate("() => document.activeElement && document.activeElement.id") == "jp-codeinterp-input",
