@@ -8,7 +8,10 @@ Import the fixtures into a test module (``from tests.server_support import *``) 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,7 +23,17 @@ from tornado.httpclient import HTTPResponse
 from tests.conftest import TEST_KEY
 from tests.scripted_llm import ScriptedLLM
 
-__all__ = ["TEST_KEY", "Api", "api", "jp_server_config", "kernel_id", "read_events", "read_until", "store_path"]
+__all__ = [
+    "TEST_KEY",
+    "Api",
+    "StalledSocket",
+    "api",
+    "jp_server_config",
+    "kernel_id",
+    "read_events",
+    "read_until",
+    "store_path",
+]
 
 FINAL = ("completed", "failed", "cancelled")
 
@@ -35,7 +48,8 @@ def jp_server_config(llm: ScriptedLLM, store_path: Path) -> dict[str, Any]:
     """Our extension, no unauthenticated access, the scripted model, and a store of this test's own."""
     return {
         "ServerApp": {
-            "jpserver_extensions": {"jupyter_codeinterp": True},
+            # Terminals off: pytest-jupyter turns them on, and their socket trips JupyterServerAuthWarning.
+            "jpserver_extensions": {"jupyter_codeinterp": True, "jupyter_server_terminals": False},
             "allow_unauthenticated_access": False,
         },
         "CodeInterpreterApp": {"db_path": str(store_path), "max_prompt_chars": 5000},
@@ -97,7 +111,7 @@ class Api:
             assert time.monotonic() < deadline, f"run still {run['status']} after {timeout} s"
             await asyncio.sleep(0.05)
 
-    async def events(self, run_id: str, after: int | None = None) -> Any:
+    async def events(self, run_id: str, after: int | str | None = None) -> Any:
         params = {"after": str(after)} if after is not None else None
         return await self._ws_fetch("codeinterp", "runs", run_id, "events", params=params)
 
@@ -125,6 +139,79 @@ def api(jp_fetch: Any, jp_ws_fetch: Any) -> Api:
 def kernel_id(api: Api, jp_asyncio_loop: asyncio.AbstractEventLoop) -> str:
     """A real python3 kernel started by the server (its cwd is the server's root dir)."""
     return jp_asyncio_loop.run_until_complete(api.new_kernel())
+
+
+class StalledSocket:
+    """A websocket client with a small (128 KB) receive buffer that reads nothing until told: the slowest client.
+
+    Raw on purpose: tornado's client keeps reading into its own queue, and loopback buffers grow to megabytes.
+    """
+
+    def __init__(self, port: int, path: str, token: str) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 17)
+        self.sock.connect(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: token {token}\r\n\r\n"
+            ).encode()
+        )
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self.sock.recv(1)
+        assert self.buffer.startswith(b"HTTP/1.1 101"), self.buffer
+        self.buffer = b""
+
+    def available(self) -> int:
+        """Bytes received so far, without waiting."""
+        self.sock.setblocking(False)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                self.buffer += chunk
+        except BlockingIOError:
+            pass
+        finally:
+            self.sock.setblocking(True)
+        return len(self.buffer)
+
+    def read_all(self, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Read until the server's close frame; return the events (text frames)."""
+        self.sock.settimeout(timeout)
+        events: list[dict[str, Any]] = []
+        while True:
+            frame = self._frame()
+            if frame is None:
+                return events
+            events.append(json.loads(frame))
+
+    def _need(self, n: int) -> bytes:
+        while len(self.buffer) < n:
+            chunk = self.sock.recv(65536)
+            assert chunk, "connection closed mid-frame"
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def _frame(self) -> str | None:
+        head = self._need(2)
+        opcode, length = head[0] & 0x0F, head[1] & 0x7F
+        if length == 126:
+            length = int.from_bytes(self._need(2), "big")
+        elif length == 127:
+            length = int.from_bytes(self._need(8), "big")
+        payload = self._need(length)
+        if opcode == 0x8:
+            return None
+        assert opcode == 0x1, f"unexpected opcode {opcode}"
+        return payload.decode()
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 async def read_events(ws: Any, limit: int | None = None, timeout: float = 30.0) -> list[dict[str, Any]]:
