@@ -8,6 +8,7 @@ nothing. Plain asyncio, no tornado: the HTTP handlers are a thin layer over this
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import posixpath
@@ -15,16 +16,20 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .config import CodeInterpreter, ConfigError
 from .events import FINAL_STATUSES, zero_usage
 from .store import Store
 
+T = TypeVar("T")
+
 #: How long ``cancel`` waits for the engine to wind a run down before cancelling its task outright.
 CANCEL_GRACE = 0.8
 #: How long server shutdown waits for runs to record their end.
 SHUTDOWN_GRACE = 5.0
+#: Shorter keys (dummy keys for local servers, e.g. "ollama") are not scrubbed from outputs: too many false hits.
+MIN_SECRET_CHARS = 12
 SHUTDOWN_REASON = "The server shut down while this run was in progress."
 RESTART_REASON = "The server restarted while this run was in progress."
 
@@ -387,7 +392,7 @@ class RunService:
             thread_id=thread_id,
             kernel_id=req.kernel_id,
             notebook_path=notebook_path,
-            prompt=req.prompt,
+            prompt=self._scrub(req.prompt),
             model=self.config.model,
             created=time.time(),
         )
@@ -457,12 +462,11 @@ class RunService:
                 self.log.debug("closing the kernel client failed", exc_info=True)
         if not run.ended:
             self._close_log(run, "failed" if self._stopping else "cancelled", self._stop_reason())
-        steps = [run.steps[n] for n in sorted(run.steps)]
         if result is not None:
-            for step in result.steps:
+            for step in self._scrub(result.steps):
                 run.steps[int(step["step"])] = dict(step)
-            steps = [run.steps[n] for n in sorted(run.steps)]
-        added = list(result.messages_added) if result is not None else []
+        steps = [run.steps[n] for n in sorted(run.steps)]
+        added = self._scrub(list(result.messages_added)) if result is not None else []
         try:
             self.store.finish_run(
                 run.run_id,
@@ -506,10 +510,26 @@ class RunService:
             },
         )
 
+    def _scrub(self, value: T) -> T:
+        """``value`` with the API key replaced, wherever it is (e.g. code that printed ``os.environ``).
+
+        The kernel inherits the server's environment, so a run can print the key; it must still never reach a
+        response, an event or the store.
+        """
+        key = self.config.api_key
+        if not key or len(key) < MIN_SECRET_CHARS:
+            return value
+        text = json.dumps(value)
+        if key not in text:
+            return value
+        scrubbed: T = json.loads(text.replace(key, "[redacted]"))
+        return scrubbed
+
     def _on_event(self, run: LiveRun, event: dict[str, Any]) -> None:
         """The engine's sink: store the event, apply it to the live view, wake followers. Never raises."""
         if run.ended:
             return  # nothing follows run_ended
+        event = self._scrub(event)
         if event.get("type") == "run_ended" and self._stopping and event.get("status") == "cancelled":
             # Stopped by a shutdown, not by a user: say so, as a restart would.
             event = {**event, "status": "failed", "reason": SHUTDOWN_REASON}

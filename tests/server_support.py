@@ -45,6 +45,10 @@ def store_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def jp_server_config(llm: ScriptedLLM, store_path: Path) -> dict[str, Any]:
+    return server_config(llm, store_path)
+
+
+def server_config(llm: ScriptedLLM, store_path: Path) -> dict[str, Any]:
     """Our extension, no unauthenticated access, the scripted model, and a store of this test's own."""
     return {
         "ServerApp": {
