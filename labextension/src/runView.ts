@@ -110,6 +110,9 @@ export class RunView extends Panel {
 
     this._footer = new Widget();
     this._footer.addClass('jp-codeinterp-run-footer');
+    // Screen readers hear the run's status when it changes, not every tick of a step's timer.
+    this._footer.node.setAttribute('role', 'status');
+    this._footer.node.setAttribute('aria-live', 'polite');
     this.addWidget(this._footer);
     this._render();
   }
@@ -216,6 +219,16 @@ export class RunView extends Panel {
 
   private _renderFooter(): void {
     const state = this._state;
+    const key = JSON.stringify([
+      state.status,
+      state.steps.size,
+      state.usage,
+      state.reason
+    ]);
+    if (key === this._footerKey) {
+      return;
+    }
+    this._footerKey = key;
     const node = this._footer.node;
     node.replaceChildren();
     const status = document.createElement('span');
@@ -271,6 +284,7 @@ export class RunView extends Panel {
   private _items: Widget[] = [];
   private _steps = new Map<number, StepView>();
   private _timer: number | null = null;
+  private _footerKey = '';
 }
 
 /** An actionable hint for the usual reasons a run fails before doing anything. */

@@ -92,7 +92,6 @@ export class StepView extends Panel {
     this._count.className = 'jp-codeinterp-step-count';
     this._stage = document.createElement('span');
     this._stage.className = 'jp-codeinterp-stage';
-    this._stage.setAttribute('aria-live', 'polite');
     header.append(title, this._count, this._stage);
 
     this._code = document.createElement('pre');

@@ -1,8 +1,9 @@
 """Real-Chromium UI tests: a real ``jupyter lab`` subprocess with our extensions, the scripted model server in a
 thread of the test process, and Python Playwright driving Debian's Chromium (never a downloaded browser).
 
-One Jupyter server and one browser are shared by the whole browser suite; each test gets its own page and its
-own notebook, and scripts the model replies it needs.
+One Jupyter server and one browser are shared by the whole browser package (package scope: Playwright's sync API
+runs an event loop of its own, which must be gone before the asyncio tests of the other packages run); each test
+gets its own page and its own notebook, and scripts the model replies it needs.
 """
 
 from __future__ import annotations
@@ -198,18 +199,18 @@ def jp_server_cleanup() -> Iterator[None]:
     yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def model() -> Iterator[ScriptedLLM]:
     with ScriptedLLM(api_key=KEY) as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_nokey(browser_base: Path) -> Iterator[LabServer]:
     """A server whose configuration cannot work: a model but no key and no local endpoint."""
     server = LabServer(browser_base, {"CODEINTERP_MODEL": "gpt-4.1-mini"}, "nokey")
@@ -220,7 +221,7 @@ def lab_nokey(browser_base: Path) -> Iterator[LabServer]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab(browser_base: Path, model: ScriptedLLM) -> Iterator[LabServer]:
     server = LabServer(
         browser_base,
@@ -234,7 +235,7 @@ def lab(browser_base: Path, model: ScriptedLLM) -> Iterator[LabServer]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
