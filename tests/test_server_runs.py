@@ -6,11 +6,14 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.scripted_llm import ScriptedLLM, answer, code, hang
 from tests.server_support import *  # noqa: F403
-from tests.server_support import Api
+from tests.server_support import Api, server_config
 
 
 def _stages(events: list[dict[str, Any]], step: int) -> list[str]:
@@ -135,3 +138,19 @@ async def test_a_second_run_on_a_busy_kernel_is_refused_with_409(api: Api, llm: 
     llm.script(answer("done"))
     assert (await api.wait((await api.start(other, "hello"))["run_id"]))["status"] == "completed"
     await api.post("codeinterp", "runs", first["run_id"], "cancel")
+
+
+class TestSharedConfigFile:
+    """``jupyter_codeinterp_config.json`` (read by the CLI and the magic too) configures the server as well."""
+
+    @pytest.fixture
+    def jp_server_config(self, llm: ScriptedLLM, store_path: Path, jp_config_dir: Path) -> dict[str, Any]:
+        (jp_config_dir / "jupyter_codeinterp_config.json").write_text(
+            json.dumps({"CodeInterpreter": {"max_steps": 7, "exec_timeout": 33.0}})
+        )
+        return server_config(llm, store_path)
+
+    async def test_the_shared_config_file_is_read(self, api: Api) -> None:
+        _, config = await api.get("codeinterp", "config")
+        assert (config["max_steps"], config["exec_timeout"]) == (7, 33.0)
+        assert config["model"] == "scripted-model"  # from the server's own config
