@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .redaction import redact
+
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
@@ -84,13 +86,6 @@ def _short_detail(exc: Any) -> str:
     if not message and isinstance(body, dict) and isinstance(body.get("error"), dict):
         message = body["error"].get("message")
     return f": {str(message)[:300]}" if message else ""
-
-
-def redact(text: str, secret: str | None) -> str:
-    """Remove every occurrence of the key from text that may reach a user, an event or a log."""
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, "[redacted]")
-    return text
 
 
 def rejects_tools(exc: BaseException) -> bool:

@@ -25,11 +25,11 @@ from .llm import (
     make_client,
     parse_code_arguments,
     parse_json_tool_text,
-    redact,
     rejects_tools,
 )
 from .outputs import render_for_model
 from .prompts import system_prompt
+from .redaction import redact, scrub
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class Interpreter:
         workdir: str | None = None,
         start_seq: int = 0,
     ) -> RunResult:
-        emitter = Emitter(run_id or new_id("run"), emit, start_seq)
+        emitter = Emitter(run_id or new_id("run"), self._scrubbing(emit), start_seq)
         state = _RunState(messages if messages is not None else [])
         await emitter.emit("run_started", thread_id=thread_id, prompt=prompt, model=self.config.model)
         self._task = asyncio.ensure_future(self._loop(prompt, state, emitter, workdir))
@@ -141,6 +141,17 @@ class Interpreter:
         finally:
             await self._close_client()
         return await self._end(state, emitter, status, reason)
+
+    def _scrubbing(self, sink: EventSink | None) -> EventSink | None:
+        """Wrap the sink so no event carries the API key (code can print the kernel's environment)."""
+        if sink is None:
+            return None
+        key = self.config.api_key
+
+        def scrubbed(event: dict[str, Any]) -> Any:
+            return sink(scrub(event, key))
+
+        return scrubbed
 
     async def _close_client(self) -> None:
         if self._owns_client and self._client is not None:
@@ -412,6 +423,7 @@ class Interpreter:
         started = time.monotonic()
 
         async def on_output(output: Output) -> None:
+            output = scrub(output, cfg.api_key)
             st.open_steps[step][1].append(output)
             await em.step(step, "in_progress", output=output)
 
@@ -423,6 +435,7 @@ class Interpreter:
             await self._complete_step(st, em, step, code, ExecResult("error", outputs), 0.0)
             raise _Stop("failed", str(exc)) from exc
         elapsed = time.monotonic() - started
+        result.outputs = scrub(result.outputs, cfg.api_key)
         view = render_for_model(result.outputs, limit=cfg.max_output_chars, vision=cfg.vision)
         text = view.text or "(no output)"
         if result.status == "timeout":
@@ -449,6 +462,7 @@ class Interpreter:
         }
         if result.message:
             record["message"] = result.message
+        record = scrub(record, self.config.api_key)
         st.steps.append(record)
         await em.step(step, "completed", **{k: v for k, v in record.items() if k != "step"})
 

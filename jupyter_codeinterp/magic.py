@@ -94,8 +94,8 @@ class InterpretMagics(Magics):
     def _run(self, config: CodeInterpreter, prompt: str) -> None:
         from .cellrun import run_in_cell
         from .config import ConfigError
-        from .llm import redact
         from .loop import new_id
+        from .redaction import redact
 
         try:
             config.check()

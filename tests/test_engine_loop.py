@@ -182,3 +182,14 @@ async def test_tool_call_json_printed_as_text_is_run(llm, make_config, kernel) -
     assert rec.result.status == "completed" and rec.result.answer == "five"
     assert rec.result.steps[0]["outputs"][0]["text"] == "5\n"
     assert TEST_KEY not in json.dumps(rec.events)
+
+
+async def test_the_key_never_leaves_the_engine_even_when_code_prints_it(llm, make_config, kernel) -> None:
+    leak = f"print('key:', {TEST_KEY!r})\n{TEST_KEY!r}"
+    llm.script(code(leak), answer("done"))
+    rec = await run_prompt(make_config(), kernel, "show the key")
+
+    assert TEST_KEY not in json.dumps(rec.events)
+    assert TEST_KEY not in json.dumps(rec.result.steps)
+    assert TEST_KEY not in tool_results(llm.requests[1])[0], "the model is not shown it either"
+    assert "key: [redacted]" in tool_results(llm.requests[1])[0]
