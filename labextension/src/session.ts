@@ -199,13 +199,22 @@ export class NotebookSession {
     runs = [...runs]
       .sort((a, b) => (a.created ?? 0) - (b.created ?? 0))
       .slice(-HISTORY_RUNS);
+    const lastModified = this.panel.context.contentsModel?.last_modified;
+    const savedAt = lastModified ? Date.parse(lastModified) : 0;
     for (const record of runs) {
       if (this._runs.has(record.run_id) || this._disposed) {
         continue;
       }
       const active = record.status === 'running' || record.status === 'queued';
       const cells = this.writer.runCells(record.run_id);
-      if (active || (cells.count > 0 && !cells.ended)) {
+      // The file was last saved before this run ended, and holds none of its cells: the tab was
+      // closed mid-run without saving (a file saved later without them had them deleted on purpose).
+      const unsaved =
+        cells.count === 0 &&
+        !!record.ended &&
+        savedAt > 0 &&
+        record.ended * 1000 > savedAt;
+      if (active || (cells.count > 0 && !cells.ended) || unsaved) {
         // Replay from the server: the notebook gets every cell exactly once.
         this._follow(record.run_id, true);
         continue;

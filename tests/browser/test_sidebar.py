@@ -316,3 +316,34 @@ def test_enter_sends_and_shift_enter_adds_a_line(page: Any, lab: LabServer, scri
     wait_run_status(page, "completed")
     assert page.locator(f"{SIDEBAR} .jp-codeinterp-prompt").inner_text() == "line one\nline two"
     assert box.input_value() == ""
+
+
+def test_closing_the_tab_mid_run_and_reopening_restores_the_run(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
+    script.script(
+        code("import time\nfor i in range(15):\n    print(i, flush=True)\n    time.sleep(0.1)"),
+        answer("Counted to **14**."),
+    )
+    path = lab.new_notebook("reopen")
+    open_notebook(page, lab, path)
+    send(page, "Count")
+    page.locator(f"{SIDEBAR} .jp-codeinterp-step[data-stage='in_progress']").wait_for()
+    # Close the notebook without saving it: the file holds nothing of the run.
+    page.evaluate("() => window.jupyterapp.commands.execute('application:close')")
+    page.locator(".jp-Dialog").get_by_role("button", name="Discard").click()
+    page.locator(".jp-NotebookPanel").wait_for(state="detached")
+    assert not tagged(lab.read_notebook(path)["cells"])
+    # The run goes on on the server; reopen the notebook once it has ended.
+    wait_for(
+        lambda: any(
+            r["status"] == "completed"
+            for t in lab.api("GET", f"/codeinterp/threads?notebook_path={path}")["threads"]
+            for r in t["runs"]
+        ),
+        message="the run's end",
+    )
+    open_other(page, path)
+    cells = wait_for(lambda: (c := notebook_cells(page)) and len(tagged(c, "answer")) == 1 and c, message="cells")
+    assert keys_once(cells)
+    assert [len(tagged(cells, r)) for r in ("prompt", "code", "answer")] == [1, 1, 1]
+    assert output_text(tagged(cells, "code")[0]).split() == [str(i) for i in range(15)]
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-run[data-status='completed']").count() == 1
