@@ -8,8 +8,11 @@ The contract is ``docs/api.md``.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
@@ -19,6 +22,8 @@ from tornado import web, websocket
 from .runs import BadRequest, RunService, ServiceError, parse_after, parse_start_request
 
 AUTH_RESOURCE = "codeinterp"
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ApiError(web.HTTPError):
@@ -52,15 +57,25 @@ class BaseHandler(APIHandler):
         try:
             return json.loads(raw.decode("utf-8")) if raw.strip() else None
         except (UnicodeDecodeError, ValueError) as exc:
-            raise ApiError(BadRequest(f"The body is not valid JSON: {exc}")) from None
+            raise BadRequest(f"The body is not valid JSON: {exc}") from None
 
     def reply(self, body: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(body))
 
 
-def _api(err: ServiceError) -> ApiError:
-    return ApiError(err)
+def service_errors(method: F) -> F:
+    """Turn the run service's refusals (404, 409, ...) into JSON HTTP errors."""
+
+    @functools.wraps(method)
+    async def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = method(self, *args, **kwargs)
+            return (await result) if inspect.isawaitable(result) else result
+        except ServiceError as err:
+            raise ApiError(err) from None
+
+    return wrapper  # type: ignore[return-value]
 
 
 class ConfigHandler(BaseHandler):
@@ -73,63 +88,51 @@ class ConfigHandler(BaseHandler):
 class ModelsHandler(BaseHandler):
     @web.authenticated
     @authorized
+    @service_errors
     async def get(self) -> None:
-        try:
-            self.reply(await self.service.list_models())
-        except ServiceError as err:
-            raise _api(err) from None
+        self.reply(await self.service.list_models())
 
 
 class RunsHandler(BaseHandler):
     @web.authenticated
     @authorized
+    @service_errors
     def post(self) -> None:
-        try:
-            req = parse_start_request(self.json_body(), self.service.max_prompt_chars)
-            self.reply(self.service.start(req), status=201)
-        except ServiceError as err:
-            raise _api(err) from None
+        req = parse_start_request(self.json_body(), self.service.max_prompt_chars)
+        self.reply(self.service.start(req), status=201)
 
 
 class RunHandler(BaseHandler):
     @web.authenticated
     @authorized
+    @service_errors
     def get(self, run_id: str) -> None:
-        try:
-            self.reply(self.service.get_run(run_id))
-        except ServiceError as err:
-            raise _api(err) from None
+        self.reply(self.service.get_run(run_id))
 
 
 class CancelHandler(BaseHandler):
     @web.authenticated
     @authorized
+    @service_errors
     async def post(self, run_id: str) -> None:
-        try:
-            self.reply(await self.service.cancel(run_id))
-        except ServiceError as err:
-            raise _api(err) from None
+        self.reply(await self.service.cancel(run_id))
 
 
 class ThreadsHandler(BaseHandler):
     @web.authenticated
     @authorized
+    @service_errors
     def get(self) -> None:
-        try:
-            threads = self.service.list_threads(self.get_query_argument("notebook_path", None))
-        except ServiceError as err:
-            raise _api(err) from None
+        threads = self.service.list_threads(self.get_query_argument("notebook_path", None))
         self.reply({"threads": threads})
 
 
 class ThreadHandler(BaseHandler):
     @web.authenticated
     @authorized
+    @service_errors
     def get(self, thread_id: str) -> None:
-        try:
-            self.reply(self.service.get_thread(thread_id))
-        except ServiceError as err:
-            raise _api(err) from None
+        self.reply(self.service.get_thread(thread_id))
 
 
 class EventsSocket(WebSocketMixin, websocket.WebSocketHandler, JupyterHandler):  # type: ignore[misc]
