@@ -382,6 +382,8 @@ class RunService:
                 run_id=active,
             )
         notebook_path = req.notebook_path or (thread["notebook_path"] if thread else "")
+        # Before anything is recorded: if this fails, nothing is left claiming the kernel.
+        interp, executor = self._make_interpreter(req.kernel_id)
         if thread is None:
             title = " ".join(req.prompt.split())[:80]
             thread = self.store.create_thread(new_id("t"), notebook_path, title)
@@ -395,12 +397,12 @@ class RunService:
             prompt=self._scrub(req.prompt),
             model=self.config.model,
             created=time.time(),
+            interp=interp,
         )
         self.store.create_run(run.run_id, thread_id, run.kernel_id, notebook_path, run.prompt, run.model, run.created)
         self._live[run.run_id] = run
         self._by_kernel[run.kernel_id] = run.run_id
         self._by_thread[thread_id] = run.run_id
-        run.interp, executor = self._make_interpreter(run.kernel_id)
         run.task = asyncio.ensure_future(self._drive(run, executor))
         self.log.info("codeinterp: run %s started on kernel %s (thread %s)", run.run_id, run.kernel_id, thread_id)
         return {"run_id": run.run_id, "thread_id": thread_id}
