@@ -1,0 +1,105 @@
+"""The SQLite store: transactional writes that a crash cannot tear, and recovery of interrupted runs."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jupyter_codeinterp.store import Store, StoreError
+
+REPO = Path(__file__).resolve().parent.parent
+
+#: A writer that appends events (each with its run's last_seq, in one transaction) as fast as it can.
+WRITER = """
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from jupyter_codeinterp.store import Store
+store = Store(sys.argv[1])
+store.create_thread("t-1", "a.ipynb", "title")
+store.create_run("r-1", "t-1", "k-1", "a.ipynb", "prompt", "model", time.time())
+print("ready", flush=True)
+seq = 0
+while True:
+    seq += 1
+    store.append_event({"seq": seq, "run_id": "r-1", "type": "text_delta", "time": time.time(), "delta": "x" * 2000})
+    if seq % 50 == 0:
+        store.append_event({"seq": seq + 1, "run_id": "r-1", "type": "usage", "time": time.time(),
+                            "usage": {"prompt_tokens": seq, "completion_tokens": 0, "total_tokens": seq}})
+        seq += 1
+"""
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_process_killed_mid_write_leaves_a_readable_consistent_store(tmp_path: Path, attempt: int) -> None:
+    path = tmp_path / "store.sqlite"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(REPO)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+    time.sleep(0.3 + 0.2 * attempt)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    db.close()
+    store = Store(str(path))
+    seqs = [e["seq"] for e in store.events("r-1")]
+    assert len(seqs) > 10
+    assert seqs == list(range(1, len(seqs) + 1))  # no torn or missing write
+    run = store.get_run("r-1")
+    assert run is not None and run["last_seq"] == seqs[-1]  # updated in the same transaction as the event
+
+    assert store.fail_interrupted_runs("The server restarted.") == ["r-1"]
+    [ended] = store.events("r-1", after=seqs[-1])
+    assert ended["type"] == "run_ended" and ended["status"] == "failed" and ended["seq"] == seqs[-1] + 1
+    assert store.get_run("r-1")["status"] == "failed"  # type: ignore[index]
+    assert store.fail_interrupted_runs("again") == []
+    store.close()
+
+
+def test_finish_run_is_all_or_nothing(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "s.sqlite"))
+    store.create_thread("t-1", "", "title")
+    store.create_run("r-1", "t-1", "k", "", "p", "m", time.time())
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    good_step = {"step": 1, "code": "6 * 7", "outputs": [], "status": "ok", "execution_count": 1, "elapsed": 0.1}
+    bad_step = {"step": 2, "code": "", "outputs": {object()}, "status": "ok"}  # cannot be stored
+
+    with pytest.raises(TypeError):
+        store.finish_run(
+            "r-1",
+            status="completed",
+            reason="",
+            answer="42",
+            usage=usage,
+            steps=[good_step, bad_step],
+            messages=[{"role": "user", "content": "p"}],
+        )
+    run = store.get_run("r-1")
+    assert run is not None and (run["status"], run["answer"], run["steps"]) == ("queued", "", [])
+    assert store.thread_messages("t-1") == []
+
+    messages = [{"role": "user", "content": "p"}, {"role": "assistant", "content": "42"}]
+    store.finish_run(
+        "r-1", status="completed", reason="", answer="42", usage=usage, steps=[good_step], messages=messages
+    )
+    run = store.get_run("r-1")
+    assert run is not None and (run["status"], run["answer"], run["usage"]) == ("completed", "42", usage)
+    assert [s["code"] for s in run["steps"]] == ["6 * 7"]
+    assert store.thread_messages("t-1") == messages
+
+
+def test_a_store_from_a_newer_version_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.sqlite")
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="db_path"):
+        Store(path)
