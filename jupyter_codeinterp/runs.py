@@ -80,6 +80,8 @@ class StartRequest:
     notebook_path: str = ""
     #: ``None``: continue the notebook's latest thread; ``"new"``: start one; else an existing thread's id.
     thread_id: str | None = None
+    #: Overrides ``CodeInterpreter.model`` for this run (e.g. one picked from ``GET /codeinterp/models``).
+    model: str | None = None
 
 
 def _optional_str(body: dict[str, Any], key: str) -> str | None:
@@ -122,7 +124,10 @@ def parse_start_request(body: Any, max_prompt_chars: int) -> StartRequest:
     thread_id = _optional_str(body, "thread_id") or None
     if thread_id is not None and len(thread_id) > 200:
         raise BadRequest("'thread_id' is too long")
-    return StartRequest(kernel_id, prompt, notebook_path, thread_id)
+    model = (_optional_str(body, "model") or "").strip() or None
+    if model is not None and len(model) > 200:
+        raise BadRequest("'model' is too long")
+    return StartRequest(kernel_id, prompt, notebook_path, thread_id, model)
 
 
 def parse_after(value: str | None) -> int:
@@ -304,11 +309,12 @@ class RunService:
 
     # -- configuration ---------------------------------------------------------------------------------
 
-    def problem(self) -> str | None:
+    def problem(self, config: CodeInterpreter | None = None) -> str | None:
         """Why a run could not start with this configuration, in words saying what to set; else None."""
+        config = config or self.config
         try:
-            self.config.check()
-            _ = self.config.resolved_base_url
+            config.check()
+            _ = config.resolved_base_url
         except ConfigError as exc:
             return str(exc)
         return None
@@ -362,7 +368,8 @@ class RunService:
         """
         if self._stopping:
             raise Unavailable("The server is shutting down.")
-        problem = self.problem()
+        config = self._run_config(req.model)
+        problem = self.problem(config)
         if problem:
             raise Unavailable(problem)
         if req.kernel_id not in self.kernel_manager:
@@ -383,7 +390,7 @@ class RunService:
             )
         notebook_path = req.notebook_path or (thread["notebook_path"] if thread else "")
         # Before anything is recorded: if this fails, nothing is left claiming the kernel.
-        interp, executor = self._make_interpreter(req.kernel_id)
+        interp, executor = self._make_interpreter(req.kernel_id, config)
         if thread is None:
             title = " ".join(req.prompt.split())[:80]
             thread = self.store.create_thread(new_id("t"), notebook_path, title)
@@ -395,7 +402,7 @@ class RunService:
             kernel_id=req.kernel_id,
             notebook_path=notebook_path,
             prompt=self._scrub(req.prompt),
-            model=self.config.model,
+            model=config.model,
             created=time.time(),
             interp=interp,
         )
@@ -419,7 +426,14 @@ class RunService:
             return self.store.latest_thread(req.notebook_path)
         return None
 
-    def _make_interpreter(self, kernel_id: str) -> tuple[Any, Any]:
+    def _run_config(self, model: str | None) -> CodeInterpreter:
+        """The server's settings, with this run's model if it names one."""
+        if not model or model == self.config.model:
+            return self.config
+        values = {name: getattr(self.config, name) for name in self.config.trait_names(config=True)}
+        return CodeInterpreter(**{**values, "model": model})
+
+    def _make_interpreter(self, kernel_id: str, config: CodeInterpreter) -> tuple[Any, Any]:
         from .executor import KernelExecutor
         from .loop import Interpreter
 
@@ -429,7 +443,7 @@ class RunService:
             await km.restart_kernel(kernel_id)
 
         executor = KernelExecutor(km.get_kernel(kernel_id), restart=restart)
-        return Interpreter(self.config, executor, client=self._get_client()), executor
+        return Interpreter(config, executor, client=self._get_client()), executor
 
     def _workdir(self, notebook_path: str) -> str | None:
         folder = os.path.join(self.root_dir, *posixpath.dirname(notebook_path).split("/"))

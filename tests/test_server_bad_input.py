@@ -34,6 +34,7 @@ def _assert_json_error(status: int, body: Any, expected: int) -> None:
         (b'{"kernel_id": "K", "prompt": "hi", "notebook_path": 3}', "notebook_path"),
         (b'{"kernel_id": "K", "prompt": "hi", "notebook_path": "../../etc/x.ipynb"}', "notebook_path"),
         (b'{"kernel_id": "K", "prompt": "hi", "thread_id": {"id": 1}}', "thread_id"),
+        (b'{"kernel_id": "K", "prompt": "hi", "model": 4}', "model"),
     ],
 )
 async def test_malformed_run_requests_are_400(api: Api, kernel_id: str, raw: bytes, fragment: str) -> None:

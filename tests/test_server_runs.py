@@ -125,6 +125,19 @@ async def test_thread_new_starts_a_fresh_conversation(api: Api, llm: ScriptedLLM
     assert [t["thread_id"] for t in listing["threads"]] == [second["thread_id"], first["thread_id"]]
 
 
+async def test_a_run_may_pick_its_model(api: Api, llm: ScriptedLLM, kernel_id: str) -> None:
+    llm.models.append("bigger-model")
+    llm.script(answer("from the bigger model"), answer("from the default model"))
+
+    picked = await api.start(kernel_id, "hi", model="bigger-model")
+    run = await api.wait(picked["run_id"])
+    default = await api.wait((await api.start(kernel_id, "hi again"))["run_id"])
+
+    assert [r["model"] for r in llm.requests] == ["bigger-model", "scripted-model"]
+    assert (run["model"], default["model"]) == ("bigger-model", "scripted-model")
+    assert (await api.all_events(picked["run_id"]))[0]["model"] == "bigger-model"
+
+
 async def test_a_second_run_on_a_busy_kernel_is_refused_with_409(api: Api, llm: ScriptedLLM, kernel_id: str) -> None:
     llm.script(hang(30))
     first = await api.start(kernel_id, "think hard")
