@@ -642,7 +642,8 @@ class RunService:
         return thread
 
     def _summary(self, run: dict[str, Any]) -> dict[str, Any]:
+        """A run as ``get_run`` gives it, without its steps (a listing stays small)."""
         live = self._live.get(run["run_id"])
-        status = live.status if live is not None else run["status"]
-        keys = ("run_id", "kernel_id", "prompt", "status", "reason", "created", "ended")
-        return {**{k: run[k] for k in keys}, "status": status}
+        if live is not None:
+            run = live.as_dict()
+        return {k: v for k, v in run.items() if k != "steps"}
