@@ -44,8 +44,8 @@ interface IRunBuffer {
   threadId: string;
   prompt: string;
   code: Map<number, string>;
-  /** Steps whose live outputs this writer has started writing (it clears stale ones first). */
-  live: Set<number>;
+  /** Each running step's outputs so far, coalesced as a notebook shows them. */
+  live: Map<number, Output[]>;
 }
 
 export function cellTag(cell: ISharedCell): ICellTag | null {
@@ -59,6 +59,27 @@ export function cellTag(cell: ISharedCell): ICellTag | null {
     return tag as ICellTag;
   }
   return null;
+}
+
+/** Append an output to a list the way a notebook shows it: streams coalesce, clear_output clears. */
+export function appendOutput(list: Output[], output: Output): Output[] {
+  if (output.output_type === 'clear_output') {
+    return [];
+  }
+  const last = list[list.length - 1];
+  if (
+    output.output_type === 'stream' &&
+    last &&
+    last.output_type === 'stream' &&
+    last.name === output.name
+  ) {
+    const merged = {
+      ...last,
+      text: joinText(last.text) + joinText(output.text)
+    } as Output;
+    return [...list.slice(0, -1), merged];
+  }
+  return [...list, output];
 }
 
 function joinText(text: unknown): string {
@@ -114,7 +135,12 @@ export class NotebookWriter {
           (buffer.code.get(event.step) ?? '') +
             (event.stage === 'code_delta' ? (event.delta ?? '') : '');
         buffer.code.set(event.step, code);
-        buffer.live.delete(event.step);
+        if (event.stage === 'in_progress' && event.output) {
+          buffer.live.set(
+            event.step,
+            appendOutput(buffer.live.get(event.step) ?? [], event.output)
+          );
+        }
       } else if (event.type === 'run_started') {
         buffer.threadId = event.thread_id;
       }
@@ -155,16 +181,23 @@ export class NotebookWriter {
         this._setSource(cell, code);
         const cellModel = this._codeModel(cell);
         if (cellModel && event.stage === 'in_progress' && event.output) {
-          // Written through the cell's output model, as a kernel execution does: streams merge.
-          if (!buffer.live.has(event.step)) {
-            buffer.live.add(event.step);
+          // Written through the cell's output model, as a kernel execution does. Append when the
+          // cell shows exactly what this writer wrote so far; otherwise (a replay into a saved
+          // cell, a collaborator's writes) replace it with the full list: never a duplicate.
+          const before = buffer.live.get(event.step) ?? [];
+          const after = appendOutput(before, event.output);
+          buffer.live.set(event.step, after);
+          const current = cellModel.outputs.toJSON() as Output[];
+          if (
+            event.output.output_type !== 'clear_output' &&
+            sameOutputs(current, before)
+          ) {
+            cellModel.outputs.add(event.output as nbformat.IOutput);
+          } else if (!sameOutputs(current, after)) {
             cellModel.outputs.clear();
-          }
-          const output = event.output;
-          if (output.output_type === 'clear_output') {
-            cellModel.outputs.clear(!!(output as any).wait);
-          } else {
-            cellModel.outputs.add(output as nbformat.IOutput);
+            for (const output of after) {
+              cellModel.outputs.add(output as nbformat.IOutput);
+            }
           }
         }
         if (cellModel && event.stage === 'completed') {
@@ -490,7 +523,7 @@ export class NotebookWriter {
         threadId: '',
         prompt: '',
         code: new Map(),
-        live: new Set()
+        live: new Map()
       };
       this._buffers.set(runId, buffer);
     }

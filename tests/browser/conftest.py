@@ -222,6 +222,30 @@ def lab_nokey(browser_base: Path) -> Iterator[LabServer]:
 
 
 @pytest.fixture(scope="package")
+def lab_rtc(browser_base: Path, model: ScriptedLLM) -> Iterator[LabServer]:
+    """A server with real-time collaboration (jupyter-collaboration), when it is installed."""
+    pytest.importorskip("jupyter_collaboration", reason="jupyter-collaboration is not installed")
+    server = LabServer(
+        browser_base,
+        {
+            "OPENAI_BASE_URL": model.url,
+            "OPENAI_API_KEY": KEY,
+            "CODEINTERP_MODEL": "scripted-model",
+            # Labextensions of this environment and of its base (a virtualenv over a system Python).
+            "JUPYTER_PATH": os.pathsep.join(
+                os.path.join(prefix, "share", "jupyter") for prefix in dict.fromkeys([sys.prefix, sys.base_prefix])
+            ),
+        },
+        "rtc",
+    )
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="package")
 def lab(browser_base: Path, model: ScriptedLLM) -> Iterator[LabServer]:
     server = LabServer(
         browser_base,
