@@ -263,7 +263,10 @@ export class RunView extends Panel {
     if (state.reason && state.status !== 'completed') {
       const reason = document.createElement('div');
       reason.className = 'jp-codeinterp-run-reason';
-      reason.setAttribute('role', 'alert');
+      reason.dataset.status = state.status;
+      if (state.status === 'failed') {
+        reason.setAttribute('role', 'alert');
+      }
       reason.textContent = state.reason;
       const help = reasonHelp(state.reason);
       if (help) {
