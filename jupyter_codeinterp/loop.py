@@ -27,7 +27,7 @@ from .llm import (
     parse_json_tool_text,
     rejects_tools,
 )
-from .outputs import render_for_model
+from .outputs import render_for_model, settle_live
 from .prompts import system_prompt
 from .redaction import redact, scrub
 
@@ -174,7 +174,7 @@ class Interpreter:
         """Close open steps and answer pending tool calls, so the thread's history stays valid for its next run."""
         for step, (code, outputs) in sorted(state.open_steps.items()):
             status: StepStatus = "cancelled" if outputs or step_status == "cancelled" else step_status
-            await self._complete_step(state, em, step, code, ExecResult(status, outputs), 0.0)
+            await self._complete_step(state, em, step, code, ExecResult(status, settle_live(outputs)), 0.0)
         for call_id in state.pending_calls:
             state.append({"role": "tool", "tool_call_id": call_id, "content": note})
         state.pending_calls.clear()
@@ -431,7 +431,7 @@ class Interpreter:
         try:
             result = await self.executor.execute(code, on_output, cfg.exec_timeout)
         except KernelUnavailable as exc:
-            outputs = [o for o in st.open_steps[step][1] if o.get("output_type") != "clear_output"]
+            outputs = settle_live(st.open_steps[step][1])
             await self._complete_step(st, em, step, code, ExecResult("error", outputs), 0.0)
             raise _Stop("failed", str(exc)) from exc
         elapsed = time.monotonic() - started

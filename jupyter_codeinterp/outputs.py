@@ -86,6 +86,24 @@ def render_for_model(outputs: list[Output], *, limit: int, vision: bool) -> Mode
     return ModelView(truncate(text, limit, keep="tail" if has_error else "both"), images)
 
 
+def settle_live(outputs: list[Output]) -> list[Output]:
+    """The final outputs of a step that ended early, from its live outputs (clear markers applied, streams merged)."""
+    settled: list[Output] = []
+    clear_pending = False
+    for out in outputs:
+        if out.get("output_type") == "clear_output":
+            if out.get("wait"):
+                clear_pending = True
+            else:
+                settled.clear()
+            continue
+        if clear_pending:
+            settled.clear()
+            clear_pending = False
+        settled.append(out)
+    return coalesce(settled)
+
+
 def coalesce(outputs: list[Output]) -> list[Output]:
     """Merge consecutive stream outputs of the same name, as a notebook shows them."""
     merged: list[Output] = []

@@ -8,7 +8,6 @@ nothing. Plain asyncio, no tornado: the HTTP handlers are a thin layer over this
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import posixpath
@@ -20,6 +19,7 @@ from typing import Any, TypeVar
 
 from .config import CodeInterpreter, ConfigError
 from .events import FINAL_STATUSES, zero_usage
+from .redaction import scrub
 from .store import Store
 
 T = TypeVar("T")
@@ -28,8 +28,6 @@ T = TypeVar("T")
 CANCEL_GRACE = 0.8
 #: How long server shutdown waits for runs to record their end.
 SHUTDOWN_GRACE = 5.0
-#: Shorter keys (dummy keys for local servers, e.g. "ollama") are not scrubbed from outputs: too many false hits.
-MIN_SECRET_CHARS = 12
 SHUTDOWN_REASON = "The server shut down while this run was in progress."
 RESTART_REASON = "The server restarted while this run was in progress."
 
@@ -527,19 +525,8 @@ class RunService:
         )
 
     def _scrub(self, value: T) -> T:
-        """``value`` with the API key replaced, wherever it is (e.g. code that printed ``os.environ``).
-
-        The kernel inherits the server's environment, so a run can print the key; it must still never reach a
-        response, an event or the store.
-        """
-        key = self.config.api_key
-        if not key or len(key) < MIN_SECRET_CHARS:
-            return value
-        text = json.dumps(value)
-        if key not in text:
-            return value
-        scrubbed: T = json.loads(text.replace(key, "[redacted]"))
-        return scrubbed
+        """``value`` with the API key replaced: the engine scrubs what it emits; prompts and stored messages too."""
+        return scrub(value, self.config.api_key)
 
     def _on_event(self, run: LiveRun, event: dict[str, Any]) -> None:
         """The engine's sink: store the event, apply it to the live view, wake followers. Never raises."""
