@@ -9,7 +9,7 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import { Panel, Widget } from '@lumino/widgets';
 
 import { codeInterpreterIcon } from './icon';
-import { APIError, getConfig, IServerConfig } from './request';
+import { APIError, getConfig, IServerConfig, listModels } from './request';
 import { NotebookSession } from './session';
 
 export const SIDEBAR_ID = 'jp-codeinterp-sidebar';
@@ -156,7 +156,23 @@ export class CodeInterpreterSidebar extends Panel {
     this._stop.addEventListener('click', () => void this._doStop());
     row.append(this._hint, this._stop, this._send);
     this._modelInfo = el('div', 'jp-codeinterp-model');
-    composer.node.append(label, this._input, row, this._modelInfo);
+    // The endpoint's models, when the server lists them: the choice applies to the next runs.
+    this._modelSelect = el(
+      'select',
+      'jp-mod-styled jp-codeinterp-model-select'
+    );
+    this._modelSelect.id = 'jp-codeinterp-model-select';
+    this._modelSelect.title = 'Model for the next runs';
+    this._modelSelect.addEventListener('change', () => {
+      this._chosenModel = this._modelSelect.value;
+      this._refresh();
+    });
+    this._modelHost = el('span', 'jp-codeinterp-model-host');
+    const modelRow = el('div', 'jp-codeinterp-model-row');
+    const modelLabel = el('label', 'jp-codeinterp-model-label', 'Model');
+    modelLabel.htmlFor = this._modelSelect.id;
+    modelRow.append(modelLabel, this._modelSelect, this._modelHost);
+    composer.node.append(label, this._input, row, modelRow, this._modelInfo);
     this.addWidget(composer);
 
     this._refresh();
@@ -223,6 +239,14 @@ export class CodeInterpreterSidebar extends Panel {
     try {
       this._config = await getConfig();
       this._configError = '';
+      this._models = [];
+      if (this._config.list_models && !this._config.problem) {
+        try {
+          this._models = await listModels();
+        } catch {
+          this._models = [];
+        }
+      }
     } catch (error) {
       this._config = null;
       this._configError =
@@ -259,7 +283,11 @@ export class CodeInterpreterSidebar extends Panel {
     this._error = '';
     this._refresh();
     try {
-      await session.send(prompt);
+      const model =
+        this._chosenModel && this._chosenModel !== this._config?.model
+          ? this._chosenModel
+          : undefined;
+      await session.send(prompt, model);
       this._input.value = '';
     } catch (error) {
       if (error instanceof APIError && error.status === 503) {
@@ -342,9 +370,39 @@ export class CodeInterpreterSidebar extends Panel {
     this._kernel.hidden = !panel;
     this._renderBanners();
     this._refreshButtons();
-    this._modelInfo.textContent = this._config?.model
-      ? `${this._config.model}${this._config.base_url_host ? ` · ${this._config.base_url_host}` : ''}`
-      : '';
+    this._renderModels();
+  }
+
+  private _renderModels(): void {
+    const config = this._config;
+    const models = [...this._models];
+    if (config?.model && !models.includes(config.model)) {
+      models.unshift(config.model);
+    }
+    const chosen = this._chosenModel || config?.model || '';
+    const choose = models.length > 1;
+    const row = this._modelSelect.parentElement!;
+    row.hidden = !choose;
+    this._modelInfo.hidden = choose;
+    if (choose) {
+      const current = [...this._modelSelect.options].map(o => o.value);
+      if (JSON.stringify(current) !== JSON.stringify(models)) {
+        this._modelSelect.replaceChildren(
+          ...models.map(m => {
+            const option = document.createElement('option');
+            option.value = m;
+            option.textContent = m;
+            return option;
+          })
+        );
+      }
+      this._modelSelect.value = chosen;
+      this._modelHost.textContent = config?.base_url_host ?? '';
+    } else {
+      this._modelInfo.textContent = config?.model
+        ? `${config.model}${config.base_url_host ? ` · ${config.base_url_host}` : ''}`
+        : '';
+    }
   }
 
   private _refreshButtons(): void {
@@ -458,4 +516,8 @@ export class CodeInterpreterSidebar extends Panel {
   private _send: HTMLButtonElement;
   private _stop: HTMLButtonElement;
   private _modelInfo: HTMLDivElement;
+  private _modelSelect: HTMLSelectElement;
+  private _modelHost: HTMLSpanElement;
+  private _models: string[] = [];
+  private _chosenModel = '';
 }

@@ -347,3 +347,20 @@ def test_closing_the_tab_mid_run_and_reopening_restores_the_run(page: Any, lab: 
     assert [len(tagged(cells, r)) for r in ("prompt", "code", "answer")] == [1, 1, 1]
     assert output_text(tagged(cells, "code")[0]).split() == [str(i) for i in range(15)]
     assert page.locator(f"{SIDEBAR} .jp-codeinterp-run[data-status='completed']").count() == 1
+
+
+def test_model_dropdown_picks_the_model_of_the_next_run(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
+    script.models = ["scripted-model", "scripted-model-large"]
+    try:
+        script.script(answer("Hello from the large model."))
+        path = lab.new_notebook("models")
+        open_notebook(page, lab, path)
+        select = page.locator(f"{SIDEBAR} select.jp-codeinterp-model-select")
+        select.wait_for()
+        assert select.input_value() == "scripted-model"
+        select.select_option("scripted-model-large")
+        send(page, "Hello")
+        wait_run_status(page, "completed")
+        assert script.requests[-1]["model"] == "scripted-model-large"
+    finally:
+        script.models = ["scripted-model"]
