@@ -53,11 +53,14 @@ def write_notebook(nb: NotebookNode, path: str) -> None:
         raise
 
 
-def _tag(run_id: str, role: str, step: int | None = None) -> dict[str, Any]:
-    tag: dict[str, Any] = {"run_id": run_id, "role": role}
-    if step is not None:
-        tag["step"] = step
-    return tag
+def _tag(run_id: str, role: str, step: int = 0) -> dict[str, Any]:
+    """The same cell tag the labextension writes: prompt and answer cells have step 0."""
+    return {"run_id": run_id, "step": step, "role": role}
+
+
+def prompt_markdown(prompt: str) -> str:
+    quoted = "\n".join(f"> {line}" for line in prompt.strip().split("\n"))
+    return f"**Code Interpreter prompt**\n\n{quoted}"
 
 
 def _find(nb: NotebookNode, tag: dict[str, Any]) -> int | None:
@@ -87,7 +90,7 @@ def apply_event(nb: NotebookNode, event: dict[str, Any], *, prompt_cell: bool = 
     """Reflect one event in the notebook; return whether the notebook changed."""
     kind, run_id = event.get("type"), event.get("run_id", "")
     if kind == "run_started" and prompt_cell:
-        cell = nbformat.v4.new_markdown_cell(f"**Prompt:** {event['prompt']}")
+        cell = nbformat.v4.new_markdown_cell(prompt_markdown(event["prompt"]))
         _upsert(nb, _tag(run_id, "prompt"), cell)
         return True
     if kind == "step" and event.get("stage") == "completed" and event.get("status") in RECORDED_STEP_STATUSES:

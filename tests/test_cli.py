@@ -43,7 +43,7 @@ def test_a_run_creates_the_notebook_with_prompt_steps_and_answer(llm, workdir: P
     nbformat.validate(nb)
     assert roles(nb) == [("markdown", "prompt"), ("code", "code"), ("code", "code"), ("markdown", "answer")]
     prompt, failing, fixed, final = nb.cells
-    assert "Compute 21*2" in prompt.source
+    assert prompt.source == "**Code Interpreter prompt**\n\n> Compute 21*2"
     assert failing.source == "print('hello')\n1/0"
     assert [o.output_type for o in failing.outputs] == ["stream", "error"]
     assert fixed.outputs[0]["data"]["text/plain"] == "42"
