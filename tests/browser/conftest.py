@@ -53,7 +53,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.fspath)).parents:
+        uses_browser = {"browser", "page"} & set(getattr(item, "fixturenames", ()))
+        if here in Path(str(item.fspath)).parents and uses_browser:
             item.add_marker(pytest.mark.browser)
             if not os.path.exists(CHROMIUM):
                 item.add_marker(
