@@ -126,7 +126,13 @@ export function applyEvent(state: IRunState, event: RunEvent): boolean {
             s.code = event.code;
           }
           if (s.runningSince === null) {
-            s.runningSince = Date.now();
+            // The server's clock when it is plausibly in step with ours, so that a step replayed
+            // after a reload shows its true elapsed time; ours otherwise.
+            const serverMs = event.time * 1000;
+            s.runningSince =
+              Math.abs(Date.now() - serverMs) < 10 * 60 * 1000
+                ? Math.min(serverMs, Date.now())
+                : Date.now();
           }
           if (event.output) {
             s.outputs.push(event.output);
