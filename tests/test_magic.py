@@ -344,18 +344,15 @@ def test_a_terminal_gets_the_plain_transcript_printed_as_the_run_goes(shell, llm
 
 def test_loading_the_extension_imports_no_engine_openai_or_nbformat() -> None:
     probe = (
-        "import sys, time\n"
+        "import sys\n"
         "from IPython.core.interactiveshell import InteractiveShell\n"
         "ip = InteractiveShell.instance()\n"
         "before = set(sys.modules)\n"
-        "t = time.perf_counter()\n"
         "ip.run_line_magic('load_ext', 'jupyter_codeinterp')\n"
-        "elapsed = time.perf_counter() - t\n"
-        "new = sorted(set(sys.modules) - before)\n"
-        "print(elapsed)\n"
-        "print(' '.join(new))\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    elapsed, modules = out.splitlines()
-    assert modules.split() == ["jupyter_codeinterp", "jupyter_codeinterp.magic"], "openai, nbformat, the engine: later"
-    assert float(elapsed) < 0.5  # about 3 ms here
+    ours = [m for m in out.split() if m.startswith("jupyter_codeinterp")]
+    assert ours == ["jupyter_codeinterp", "jupyter_codeinterp.magic"], "the engine is imported at the first run"
+    heavy = {"openai", "httpx", "nbformat", "jupyter_client", "traitlets.config.loader"}
+    assert not heavy & set(out.split()), "openai, nbformat and jupyter_client wait for the first run"
