@@ -78,6 +78,7 @@ class LabServer:
         home = base / f"{name}-home"
         (home / "settings").mkdir(parents=True)
         (home / "workspaces").mkdir(parents=True)
+        self.settings_dir = home / "settings"
         # No "get notified about Jupyter news?" toast over the page.
         notification = home / "settings" / "@jupyterlab" / "apputils-extension"
         notification.mkdir(parents=True)

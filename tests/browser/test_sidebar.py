@@ -364,3 +364,21 @@ def test_model_dropdown_picks_the_model_of_the_next_run(page: Any, lab: LabServe
         assert script.requests[-1]["model"] == "scripted-model-large"
     finally:
         script.models = ["scripted-model"]
+
+
+def test_settings_turn_off_the_prompt_and_answer_cells(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
+    settings = lab.settings_dir / "jupyter-codeinterp" / "plugin.jupyterlab-settings"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text('{"addPromptCell": false, "addAnswerCell": false}')
+    try:
+        script.script(code("print('only code')"), answer("Done."))
+        path = lab.new_notebook("settings")
+        open_notebook(page, lab, path)
+        send(page, "Code only")
+        wait_run_status(page, "completed")
+        cells = wait_for(lambda: (c := tagged(notebook_cells(page))) and c[0]["outputs"] and c, message="cell")
+        page.wait_for_timeout(300)
+        assert [c["metadata"]["codeinterp"]["role"] for c in tagged(notebook_cells(page))] == ["code"]
+        assert "only code" in output_text(cells[0])
+    finally:
+        settings.unlink()
