@@ -11,6 +11,11 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     return [{"module": "jupyter_codeinterp", "app": CodeInterpreterApp}]
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Lets ``jupyter labextension develop --overwrite .`` link the built extension."""
+    return [{"src": "labextension", "dest": "jupyter-codeinterp"}]
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_codeinterp``: register ``%%interpret`` (the engine is imported when a run starts)."""
     from .magic import InterpretMagics

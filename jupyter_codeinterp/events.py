@@ -70,6 +70,8 @@ class StepEvent(_Base):
     status: NotRequired[StepStatus]
     execution_count: NotRequired[int | None]
     elapsed: NotRequired[float]
+    #: completed, for timeout and kernel_restarted: what happened, in words.
+    message: NotRequired[str]
 
 
 class UsageEvent(_Base):

@@ -202,17 +202,20 @@ class StalledSocket:
         return data
 
     def _frame(self) -> str | None:
-        head = self._need(2)
-        opcode, length = head[0] & 0x0F, head[1] & 0x7F
-        if length == 126:
-            length = int.from_bytes(self._need(2), "big")
-        elif length == 127:
-            length = int.from_bytes(self._need(8), "big")
-        payload = self._need(length)
-        if opcode == 0x8:
-            return None
-        assert opcode == 0x1, f"unexpected opcode {opcode}"
-        return payload.decode()
+        while True:
+            head = self._need(2)
+            opcode, length = head[0] & 0x0F, head[1] & 0x7F
+            if length == 126:
+                length = int.from_bytes(self._need(2), "big")
+            elif length == 127:
+                length = int.from_bytes(self._need(8), "big")
+            payload = self._need(length)
+            if opcode == 0x8:
+                return None
+            if opcode in (0x9, 0xA):  # the server's keep-alive pings (and pongs): not events
+                continue
+            assert opcode == 0x1, f"unexpected opcode {opcode}"
+            return payload.decode()
 
     def close(self) -> None:
         self.sock.close()

@@ -75,6 +75,8 @@ export interface IStepEvent extends IBase {
   status?: StepStatus;
   execution_count?: number | null;
   elapsed?: number;
+  /** completed, for timeout and kernel_restarted: what happened, in words. */
+  message?: string;
 }
 
 /** Token usage so far in this run (cumulative), when the endpoint reports it. */
