@@ -35,13 +35,19 @@ class ApiError(web.HTTPError):
         self.extra = err.extra
 
 
-class BaseHandler(APIHandler):
-    auth_resource = AUTH_RESOURCE
+class ServiceAccess:
+    """The run service the extension built, for handlers of any kind."""
+
+    settings: dict[str, Any]
 
     @property
     def service(self) -> RunService:
         service: RunService = self.settings["codeinterp_service"]
         return service
+
+
+class BaseHandler(ServiceAccess, APIHandler):
+    auth_resource = AUTH_RESOURCE
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -135,7 +141,7 @@ class ThreadHandler(BaseHandler):
         self.reply(self.service.get_thread(thread_id))
 
 
-class EventsSocket(WebSocketMixin, websocket.WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class EventsSocket(ServiceAccess, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler):  # type: ignore[misc]
     """A run's events: every stored one after ``?after=SEQ``, then live ones; closed (1000) after run_ended.
 
     Each connection reads the run's log through its own cursor and awaits its own writes, so a slow client
@@ -151,11 +157,6 @@ class EventsSocket(WebSocketMixin, websocket.WebSocketHandler, JupyterHandler): 
 
     def set_default_headers(self) -> None:
         """JupyterHandler's default headers make no sense for a websocket."""
-
-    @property
-    def service(self) -> RunService:
-        service: RunService = self.settings["codeinterp_service"]
-        return service
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         # Refused before the upgrade: answer JSON like the other routes.
