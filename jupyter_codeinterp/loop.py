@@ -113,11 +113,15 @@ class Interpreter:
         thread_id: str = "",
         workdir: str | None = None,
         start_seq: int = 0,
+        context: str = "",
     ) -> RunResult:
+        """Run ``prompt`` to an answer. ``context`` is told to the model with the prompt but not shown as it
+        (e.g. that the kernel changed since the thread's last turn)."""
         emitter = Emitter(run_id or new_id("run"), self._scrubbing(emit), start_seq)
         state = _RunState(messages if messages is not None else [])
         await emitter.emit("run_started", thread_id=thread_id, prompt=prompt, model=self.config.model)
-        self._task = asyncio.ensure_future(self._loop(prompt, state, emitter, workdir))
+        said = f"{context}\n\n{prompt}" if context else prompt
+        self._task = asyncio.ensure_future(self._loop(said, state, emitter, workdir))
         if self._cancel_requested:
             self._task.cancel()
         try:

@@ -451,6 +451,13 @@ class RunService:
         """Run the engine, then record the outcome; whatever happens, the run ends and its log is closed."""
         messages = self.store.thread_messages(run.thread_id)
         result: Any = None
+        earlier = [r for r in self.store.runs_of_thread(run.thread_id) if r["run_id"] != run.run_id]
+        context = ""
+        if messages and earlier and earlier[-1]["kernel_id"] != run.kernel_id:
+            context = (
+                "(Note: this turn runs on a different kernel than the previous one, so variables, imports and "
+                "other state from earlier turns are gone; recreate what you need.)"
+            )
         try:
             self.store.set_status(run.run_id, "running")
             result = await run.interp.run(
@@ -461,6 +468,7 @@ class RunService:
                 thread_id=run.thread_id,
                 workdir=self._workdir(run.notebook_path),
                 start_seq=0,
+                context=context,
             )
         except asyncio.CancelledError:
             # Cancelled outright (shutdown, or the engine did not stop in time); the engine has usually

@@ -125,6 +125,20 @@ async def test_thread_new_starts_a_fresh_conversation(api: Api, llm: ScriptedLLM
     assert [t["thread_id"] for t in listing["threads"]] == [second["thread_id"], first["thread_id"]]
 
 
+async def test_a_thread_continued_on_another_kernel_tells_the_model_its_state_is_gone(
+    api: Api, llm: ScriptedLLM, kernel_id: str
+) -> None:
+    llm.script(answer("noted"), answer("I will recreate it"))
+    first = await api.wait((await api.start(kernel_id, "remember x", notebook_path="k.ipynb"))["run_id"])
+    other = await api.new_kernel()
+    second = await api.wait((await api.start(other, "use x", notebook_path="k.ipynb"))["run_id"])
+
+    assert second["thread_id"] == first["thread_id"]
+    said = llm.requests[1]["messages"][-1]["content"]
+    assert said.startswith("(Note: this turn runs on a different kernel") and said.endswith("use x")
+    assert second["prompt"] == "use x", "the note is for the model, not the record"
+
+
 async def test_a_run_may_pick_its_model(api: Api, llm: ScriptedLLM, kernel_id: str) -> None:
     llm.models.append("bigger-model")
     llm.script(answer("from the bigger model"), answer("from the default model"))
