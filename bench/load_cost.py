@@ -1,15 +1,20 @@
 """What `%load_ext jupyter_codeinterp` costs a kernel: it must stay cheap (the engine loads at the first run).
 
-Run: ``python bench/load_cost.py [--n 7] [--write docs/benchmarks.md]``.
+Run: ``python bench/load_cost.py [--n 7]``; it rewrites its section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from bench.report import write_section
 
 PROBE = """
 import sys, time
@@ -33,8 +38,7 @@ def measure(n: int) -> tuple[float, float]:
 
 def render(load: float, engine: float, n: int) -> str:
     return (
-        "## Magic load cost (`bench/load_cost.py`)\n\n"
-        f"Medians of {n} fresh interpreters, {time.strftime('%Y-%m-%d')}.\n\n"
+        f"`python bench/load_cost.py`: medians of {n} fresh interpreters, {time.strftime('%Y-%m-%d')}.\n\n"
         "| measurement | median ms |\n|---|---:|\n"
         f"| `%load_ext jupyter_codeinterp` | {load:.1f} |\n"
         f"| what it defers to the first run (openai, nbformat, the engine) | {engine:.1f} |\n"
@@ -44,15 +48,9 @@ def render(load: float, engine: float, n: int) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=7)
-    parser.add_argument("--write", help="markdown file to append or replace this section in")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     table = render(*measure(args.n), args.n)
     print(table)
-    if args.write:
-        marker = "## Magic load cost"
-        with open(args.write) as f:
-            existing = f.read()
-        before, _, after = existing.partition(marker)
-        rest = after.split("\n## ", 1)[1] if "\n## " in after else ""
-        with open(args.write, "w") as f:
-            f.write(before.rstrip() + "\n\n" + table + ("\n## " + rest if rest else ""))
+    if not args.no_write:
+        write_section("Magic load cost", table)

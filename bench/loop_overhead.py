@@ -1,7 +1,7 @@
 """Loop overhead against a bare kernel round trip, and cancel latency, on one machine in one run.
 
-Run: ``python bench/loop_overhead.py [--n 100] [--write docs/benchmarks.md]``. Compare ratios within a run: the
-machines are shared and noisy, so absolute numbers move between runs.
+Run: ``python bench/loop_overhead.py [--n 100]``; it rewrites its section of docs/benchmarks.md. Compare ratios
+within a run: the machines are shared and noisy, so absolute numbers move between runs.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from jupyter_client.manager import AsyncKernelManager
 
+from bench.report import write_section
 from jupyter_codeinterp.config import CodeInterpreter
 from jupyter_codeinterp.executor import KernelExecutor
 from jupyter_codeinterp.loop import Interpreter
@@ -76,7 +77,7 @@ async def main(n: int) -> list[tuple[str, float, str]]:
             rows.append(("run: one model reply, no code", answer_only, "model cost"))
             rows.append(("run: code step + answer (two replies)", one_step, ""))
             step_overhead = one_step - 2 * answer_only - bare
-            rows.append(("loop overhead per step beyond model + kernel", max(step_overhead, 0.0), ""))
+            rows.append(("remainder: streaming a chunked tool call + step bookkeeping", max(step_overhead, 0.0), ""))
 
             async def cancel_latency(reply: dict[str, Any], after: float) -> float:
                 llm.script(reply, answer("unused"))
@@ -103,9 +104,8 @@ async def main(n: int) -> list[tuple[str, float, str]]:
 
 def render(rows: list[tuple[str, float, str]], n: int) -> str:
     lines = [
-        "## Loop overhead and cancel latency (`bench/loop_overhead.py`)",
-        "",
-        f"Medians over {n} iterations (runs: {n // 2}), {platform.python_version()}, {os.cpu_count()} cores, "
+        f"`python bench/loop_overhead.py`: medians over {n} iterations (runs: {n // 2}), "
+        f"Python {platform.python_version()}, {os.cpu_count()} cores, "
         f"{time.strftime('%Y-%m-%d')}. Model: the scripted loopback server (its cost is the 'one model reply' row).",
         "",
         "| measurement | median ms | note |",
@@ -118,18 +118,9 @@ def render(rows: list[tuple[str, float, str]], n: int) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100)
-    parser.add_argument("--write", help="markdown file to replace this benchmark's section in")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     table = render(asyncio.run(main(args.n)), args.n)
     print(table)
-    if args.write:
-        marker = "## Loop overhead and cancel latency"
-        existing = "# Benchmarks\n\n"
-        if os.path.exists(args.write):
-            with open(args.write) as f:
-                existing = f.read()
-        before, _, after = existing.partition(marker)
-        rest = after.split("\n## ", 1)[1] if "\n## " in after else ""
-        text = before.rstrip() + "\n\n" + table + ("\n## " + rest if rest else "")
-        with open(args.write, "w") as f:
-            f.write(text)
+    if not args.no_write:
+        write_section("Loop overhead and cancel latency", table)
