@@ -22,3 +22,12 @@ python -m mypy
 
 echo "== tests"
 python -m pytest "$@"
+
+if [ $# -eq 0 ]; then
+  # jupyter-collaboration switches real-time collaboration on for a whole environment, so its browser test runs
+  # in a side environment layered over this one, leaving every other test on the default (non-RTC) setup.
+  echo "== real-time collaboration (side environment with jupyter-collaboration)"
+  python -m venv --system-site-packages .venv-rtc
+  .venv-rtc/bin/python -m pip install -q --disable-pip-version-check jupyter-collaboration
+  .venv-rtc/bin/python -m pytest tests/browser/test_rtc.py -p no:cacheprovider
+fi
