@@ -212,53 +212,40 @@ def model() -> Iterator[ScriptedLLM]:
         yield server
 
 
-@pytest.fixture(scope="package")
-def lab_nokey(browser_base: Path) -> Iterator[LabServer]:
-    """A server whose configuration cannot work: a model but no key and no local endpoint."""
-    server = LabServer(browser_base, {"CODEINTERP_MODEL": "gpt-4.1-mini"}, "nokey")
+def serve(base: Path, env: dict[str, str], name: str) -> Iterator[LabServer]:
+    """A ``jupyter lab`` with ``env``, ready, stopped afterwards whatever happens."""
+    server = LabServer(base, env, name)
     try:
         server.wait_ready()
         yield server
     finally:
         server.stop()
+
+
+def model_env(model: ScriptedLLM) -> dict[str, str]:
+    return {"OPENAI_BASE_URL": model.url, "OPENAI_API_KEY": KEY, "CODEINTERP_MODEL": "scripted-model"}
+
+
+@pytest.fixture(scope="package")
+def lab_nokey(browser_base: Path) -> Iterator[LabServer]:
+    """A server whose configuration cannot work: a model but no key and no local endpoint."""
+    yield from serve(browser_base, {"CODEINTERP_MODEL": "gpt-4.1-mini"}, "nokey")
 
 
 @pytest.fixture(scope="package")
 def lab_rtc(browser_base: Path, model: ScriptedLLM) -> Iterator[LabServer]:
     """A server with real-time collaboration (jupyter-collaboration), when it is installed."""
     pytest.importorskip("jupyter_collaboration", reason="jupyter-collaboration is not installed")
-    server = LabServer(
-        browser_base,
-        {
-            "OPENAI_BASE_URL": model.url,
-            "OPENAI_API_KEY": KEY,
-            "CODEINTERP_MODEL": "scripted-model",
-            # Labextensions of this environment and of its base (a virtualenv over a system Python).
-            "JUPYTER_PATH": os.pathsep.join(
-                os.path.join(prefix, "share", "jupyter") for prefix in dict.fromkeys([sys.prefix, sys.base_prefix])
-            ),
-        },
-        "rtc",
+    # Labextensions of this environment and of its base (a virtualenv over a system Python).
+    jupyter_path = os.pathsep.join(
+        os.path.join(prefix, "share", "jupyter") for prefix in dict.fromkeys([sys.prefix, sys.base_prefix])
     )
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+    yield from serve(browser_base, {**model_env(model), "JUPYTER_PATH": jupyter_path}, "rtc")
 
 
 @pytest.fixture(scope="package")
 def lab(browser_base: Path, model: ScriptedLLM) -> Iterator[LabServer]:
-    server = LabServer(
-        browser_base,
-        {"OPENAI_BASE_URL": model.url, "OPENAI_API_KEY": KEY, "CODEINTERP_MODEL": "scripted-model"},
-        "lab",
-    )
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+    yield from serve(browser_base, model_env(model), "lab")
 
 
 @pytest.fixture(scope="package")
