@@ -269,10 +269,38 @@ def to_plain(events: list[dict[str, Any]], *, finished_only: bool = False) -> st
     return "\n\n".join(parts) + "\n"
 
 
+#: Stages of a step that its ``completed`` event makes redundant: it carries the final code and every output.
+_FOLDED_STAGES = frozenset({"code_delta", "in_progress", "interpreting"})
+
+
+def compact(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events as the notebook keeps them: a finished step without its streamed pieces (its ``completed`` event
+    carries the final code and outputs), and each stretch of assistant text as one ``text_delta`` (with the seq of
+    its last piece). Models stream a token at a time, so this halves a saved run or better; replaying the result
+    from the start gives the same view, which is how our renderer reads each bundle."""
+    finished = {e["step"] for e in events if e.get("type") == "step" and e.get("stage") == "completed"}
+    kept: list[dict[str, Any]] = []
+    for e in events:
+        kind = e.get("type")
+        if kind == "step" and e.get("step") in finished and e.get("stage") in _FOLDED_STAGES:
+            continue
+        if kind == "text_delta" and kept and kept[-1].get("type") == "text_delta":
+            last = kept[-1]
+            kept[-1] = {
+                **last,
+                "seq": e["seq"],
+                "time": e.get("time", last.get("time")),
+                "delta": last["delta"] + e["delta"],
+            }
+            continue
+        kept.append(e)
+    return kept
+
+
 def run_bundle(run_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-    """The display data of a run: our renderer's mimetype, with the transcript as fallback."""
+    """The display data of a run: our renderer's mimetype (the compacted events), with the transcript as fallback."""
     return {
-        RUN_MIME_TYPE: {"version": EVENTS_VERSION, "run_id": run_id, "events": list(events)},
+        RUN_MIME_TYPE: {"version": EVENTS_VERSION, "run_id": run_id, "events": compact(events)},
         "text/markdown": to_markdown(events),
         "text/plain": to_plain(events),
     }

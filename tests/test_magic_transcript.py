@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_codeinterp.transcript import OUTPUT_CHARS, RUN_MIME_TYPE, run_bundle, to_markdown, to_plain
+from jupyter_codeinterp.transcript import OUTPUT_CHARS, RUN_MIME_TYPE, compact, run_bundle, to_markdown, to_plain
 
 
 class Events:
@@ -105,8 +105,37 @@ def test_the_terminal_transcript_grows_only_by_finished_parts() -> None:
     assert final.endswith("Answer:\nFour and five.\n\n[completed · 2 steps · 0.0 s]\n")
 
 
-def test_the_bundle_carries_every_event_for_the_renderer_and_both_transcripts() -> None:
+def test_the_bundle_carries_the_events_for_the_renderer_and_both_transcripts() -> None:
     events = Events().start().finished_step(1, "1 + 1", []).end().events
     bundle = run_bundle("run-1", events)
-    assert bundle[RUN_MIME_TYPE] == {"version": 1, "run_id": "run-1", "events": events}
+    assert bundle[RUN_MIME_TYPE] == {"version": 1, "run_id": "run-1", "events": compact(events)}
     assert bundle["text/markdown"] == to_markdown(events) and bundle["text/plain"] == to_plain(events)
+
+
+def test_the_saved_bundle_keeps_a_finished_step_as_start_and_completion_and_text_as_one_piece() -> None:
+    run = Events().start().step(1, "started")
+    for piece in ["for i in range(3):", "\n", "    print(i)"]:
+        run.step(1, "code_delta", delta=piece)
+    run.step(1, "in_progress", code="for i in range(3):\n    print(i)")
+    for i in range(3):
+        run.step(1, "in_progress", output=stdout(f"{i}\n"))
+    run.step(1, "interpreting")
+    run.step(1, "completed", code="for i in range(3):\n    print(i)", outputs=[stdout("0\n1\n2\n")], status="ok")
+    run.add("text_delta", delta="Counted ").add("text_delta", delta="to two.")
+    run.step(2, "started").step(2, "code_delta", delta="pri")
+
+    kept = compact(run.events)
+
+    assert [(e["type"], e.get("stage")) for e in kept] == [
+        ("run_started", None),
+        ("step", "started"),
+        ("step", "completed"),
+        ("text_delta", None),
+        ("step", "started"),
+        ("step", "code_delta"),
+    ], "a step still streaming keeps its pieces"
+    text = kept[3]
+    assert text["delta"] == "Counted to two." and text["seq"] == run.events[-3]["seq"], "one stretch, its last seq"
+    assert [e["seq"] for e in kept] == sorted(e["seq"] for e in kept)
+    assert to_markdown(kept) == to_markdown(run.events) and to_plain(kept) == to_plain(run.events)
+    assert compact(kept) == kept, "compacting twice changes nothing"

@@ -61,7 +61,8 @@ export class RunRenderer extends Panel implements IRenderMime.IRenderer {
       // A bundle first seen without its end is a live run: its cells belong in the notebook.
       this._live = !events.some(e => e.type === 'run_ended');
     }
-    this._view.applyAll(events);
+    // Each bundle holds the whole (compacted) log so far: show it as it is.
+    this._view.replay(events);
     this._events = events;
     this._writeCells();
   }

@@ -141,6 +141,20 @@ export class RunView extends Panel {
     }
   }
 
+  /**
+   * Show exactly what `events` say, rebuilt from the first event: for a log that may have been
+   * compacted since it was last seen (a saved `%%interpret` bundle folds streamed pieces), where
+   * applying only the new seqs would miss or repeat text. Widgets are reused, so nothing flickers.
+   */
+  replay(events: RunEvent[]): void {
+    const state = newRunState(this._state.runId);
+    for (const event of events) {
+      applyEvent(state, event);
+    }
+    this._state = state;
+    this._render();
+  }
+
   dispose(): void {
     if (this._timer !== null) {
       window.clearInterval(this._timer);

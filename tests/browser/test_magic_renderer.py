@@ -38,7 +38,8 @@ def test_magic_renders_steps_and_appends_cells_once(page: Any, lab: LabServer, s
     script.script(
         code("product = 21 * 2\nprint(product)", text="Multiplying."),
         code("squares = [n * n for n in range(1, 5)]\nsquares", chunk=8, delay=0.01),
-        answer("21 times 2 is **42**, and the squares are `[1, 4, 9, 16]`."),
+        # Token-sized pieces over several display updates: the saved bundle folds them into one.
+        answer("21 times 2 is **42**, and the squares are `[1, 4, 9, 16]`.", chunk=4, delay=0.05),
     )
     page.on("dialog", lambda dialog: dialog.accept())
     path = _magic_notebook(lab)
@@ -49,6 +50,11 @@ def test_magic_renders_steps_and_appends_cells_once(page: Any, lab: LabServer, s
     assert renderer.locator(".jp-codeinterp-step[data-status='ok']").count() == 2
     assert "42" in renderer.locator(".jp-codeinterp-step[data-step='1'] .jp-codeinterp-outputs").inner_text()
     assert renderer.locator(".jp-codeinterp-text strong", has_text="42").count() == 1
+    answer_text = "21 times 2 is 42, and the squares are [1, 4, 9, 16]."
+    assert [t.strip() for t in renderer.locator(".jp-codeinterp-text").all_inner_texts() if t.strip()] == [
+        "Multiplying.",
+        answer_text,
+    ], "text streamed live and then folded shows exactly once"
 
     def appended() -> list[dict[str, Any]]:
         return tagged(notebook_cells(page), "code")
@@ -70,3 +76,6 @@ def test_magic_renders_steps_and_appends_cells_once(page: Any, lab: LabServer, s
     page.wait_for_timeout(500)
     assert len(tagged(notebook_cells(page), "code")) == 2
     assert len(notebook_cells(page)) == 4
+    reopened = page.locator(f".jp-Notebook {MIME}")
+    assert reopened.locator(".jp-codeinterp-step[data-status='ok']").count() == 2
+    assert answer_text in reopened.locator(".jp-codeinterp-text").all_inner_texts()[-1]
