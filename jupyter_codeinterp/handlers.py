@@ -103,6 +103,15 @@ class RunsHandler(BaseHandler):
     @web.authenticated
     @authorized
     @service_errors
+    def get(self) -> None:
+        runs = self.service.runs_in_progress(
+            self.get_query_argument("notebook_path", None), self.get_query_argument("kernel_id", None)
+        )
+        self.reply({"runs": runs})
+
+    @web.authenticated
+    @authorized
+    @service_errors
     def post(self) -> None:
         req = parse_start_request(self.json_body(), self.service.max_prompt_chars)
         self.reply(self.service.start(req), status=201)

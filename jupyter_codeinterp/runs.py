@@ -302,6 +302,18 @@ class RunService:
                 self.log.debug("closing the model client failed", exc_info=True)
         self.store.close()
 
+    def runs_in_progress(self, notebook_path: str | None = None, kernel_id: str | None = None) -> list[dict[str, Any]]:
+        """The queued and running runs (summaries, oldest first), so that a client can find runs it did not start."""
+        path = normalize_notebook_path(notebook_path) if notebook_path is not None else None
+        runs = [
+            r
+            for r in self._live.values()
+            if r.status in ("queued", "running")
+            and (path is None or r.notebook_path == path)
+            and (kernel_id is None or r.kernel_id == kernel_id)
+        ]
+        return [self._summary(r.as_dict()) for r in sorted(runs, key=lambda r: r.created)]
+
     def active_runs(self) -> list[dict[str, str]]:
         return [{"run_id": r.run_id, "kernel_id": r.kernel_id, "status": r.status} for r in self._live.values()]
 

@@ -24,6 +24,7 @@ def _routes(run_id: str, thread_id: str) -> list[tuple[str, tuple[str, ...]]]:
         ("POST", ("codeinterp", "runs")),
         ("GET", ("codeinterp", "runs", run_id)),
         ("POST", ("codeinterp", "runs", run_id, "cancel")),
+        ("GET", ("codeinterp", "runs")),
         ("GET", ("codeinterp", "threads")),
         ("GET", ("codeinterp", "threads", thread_id)),
     ]

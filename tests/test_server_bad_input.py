@@ -64,7 +64,7 @@ async def test_unknown_ids_are_404(api: Api, kernel_id: str) -> None:
 
 async def test_wrong_methods_are_405(api: Api) -> None:
     cases = [
-        ("GET", ("codeinterp", "runs")),
+        ("PUT", ("codeinterp", "runs")),
         ("DELETE", ("codeinterp", "runs")),
         ("PUT", ("codeinterp", "config")),
         ("POST", ("codeinterp", "config")),
@@ -79,8 +79,9 @@ async def test_wrong_methods_are_405(api: Api) -> None:
 
 
 async def test_a_bad_notebook_path_filter_is_400(api: Api) -> None:
-    status, body = await api.get("codeinterp", "threads", params={"notebook_path": "../outside.ipynb"})
-    _assert_json_error(status, body, 400)
+    for route in ("threads", "runs"):
+        status, body = await api.get("codeinterp", route, params={"notebook_path": "../outside.ipynb"})
+        _assert_json_error(status, body, 400)
 
 
 async def test_a_configuration_that_cannot_work_is_503_with_what_to_set(

@@ -167,6 +167,30 @@ async def test_a_second_run_on_a_busy_kernel_is_refused_with_409(api: Api, llm: 
     await api.post("codeinterp", "runs", first["run_id"], "cancel")
 
 
+async def test_runs_in_progress_are_listed_by_notebook_and_kernel(api: Api, llm: ScriptedLLM, kernel_id: str) -> None:
+    """How a client finds a run it did not start (a script, another tab) on the notebook it shows."""
+    llm.script(hang(30))
+    started = await api.start(kernel_id, "think hard", notebook_path="dir/a.ipynb")
+
+    status, body = await api.get("codeinterp", "runs", params={"notebook_path": "dir/a.ipynb"})
+    assert status == 200
+    [run] = body["runs"]
+    assert run["run_id"] == started["run_id"] and run["thread_id"] == started["thread_id"]
+    assert run["status"] == "running" and run["kernel_id"] == kernel_id and "steps" not in run
+
+    async def listed(**params: str) -> list[str]:
+        return [r["run_id"] for r in (await api.get("codeinterp", "runs", params=params))[1]["runs"]]
+
+    assert await listed(kernel_id=kernel_id) == await listed() == [run["run_id"]]
+    assert await listed(notebook_path="dir/b.ipynb") == await listed(kernel_id="k-other") == []
+
+    await api.post("codeinterp", "runs", started["run_id"], "cancel")
+    await api.wait(started["run_id"])
+    assert (await api.get("codeinterp", "runs", params={"notebook_path": "dir/a.ipynb"}))[1] == {"runs": []}, (
+        "ended runs are read from their thread"
+    )
+
+
 class TestSharedConfigFile:
     """``jupyter_codeinterp_config.json`` (read by the CLI and the magic too) configures the server as well."""
 

@@ -155,6 +155,16 @@ export async function getThread(threadId: string): Promise<IThreadRecord> {
   return requestAPI<IThreadRecord>(`threads/${encodeURIComponent(threadId)}`);
 }
 
+/** `GET /codeinterp/runs?notebook_path=P`: the notebook's queued and running runs (without steps). */
+export async function runsInProgress(
+  notebookPath: string
+): Promise<IRunRecord[]> {
+  const data = await requestAPI<{ runs?: IRunRecord[] }>(
+    `runs?notebook_path=${encodeURIComponent(notebookPath)}`
+  );
+  return Array.isArray(data?.runs) ? data.runs : [];
+}
+
 export async function getRun(runId: string): Promise<IRunRecord> {
   return requestAPI<IRunRecord>(`runs/${encodeURIComponent(runId)}`);
 }

@@ -19,6 +19,7 @@ import {
   getThread,
   IRunRecord,
   listThreads,
+  runsInProgress,
   startRun
 } from './request';
 import { RunClient } from './runClient';
@@ -141,6 +142,34 @@ export class NotebookSession {
     }
   }
 
+  /**
+   * Pick up runs on this notebook that this tab did not start (a script, the CLI's API users, another
+   * window) and follow them, writing their cells. A run in another thread of the notebook brings that
+   * thread into view, unless this tab is following a run of its own. Rejects when the server cannot be
+   * asked, so that a poll backs off.
+   */
+  async checkForRuns(): Promise<void> {
+    if (this._disposed || !this._loading) {
+      return;
+    }
+    await this._loading;
+    const runs = await runsInProgress(this.panel.context.path);
+    for (const run of runs) {
+      if (this._disposed || this._clients.has(run.run_id)) {
+        continue;
+      }
+      if (run.thread_id !== this._threadId) {
+        if (this.activeRunId) {
+          continue;
+        }
+        await this._showThread(run.thread_id);
+      }
+      if (!this._clients.has(run.run_id) && !this._hasEnded(run.run_id)) {
+        this._follow(run.run_id, true);
+      }
+    }
+  }
+
   /** Start a fresh thread: the next prompt does not see the previous conversation. */
   newThread(): void {
     if (this.activeRunId) {
@@ -189,10 +218,29 @@ export class NotebookSession {
     if (this._threadId === null) {
       this._threadId = thread.thread_id;
     }
+    await this._showHistory(thread.thread_id, thread.runs ?? []);
+  }
+
+  /** Replace the view with another thread of this notebook (none of its runs is followed). */
+  private async _showThread(threadId: string): Promise<void> {
+    for (const view of this._runs.values()) {
+      view.dispose();
+    }
+    this._runs.clear();
+    this._threadId = threadId;
+    this._empty.node.hidden = false;
+    await this._showHistory(threadId, []);
+  }
+
+  /** Show a thread's last runs; follow (and write) those still going or whose cells the notebook lacks. */
+  private async _showHistory(
+    threadId: string,
+    summaries: IRunRecord[]
+  ): Promise<void> {
     // The thread's full record has every run with its steps, in one request.
-    let runs: IRunRecord[] = thread.runs ?? [];
+    let runs: IRunRecord[] = summaries;
     try {
-      runs = (await getThread(thread.thread_id)).runs ?? runs;
+      runs = (await getThread(threadId)).runs ?? runs;
     } catch {
       // keep the summaries
     }
@@ -231,6 +279,12 @@ export class NotebookSession {
       view.applyAll(eventsFromRecord(full));
     }
     this._changed.emit();
+  }
+
+  /** Whether this session already shows the run as ended. */
+  private _hasEnded(runId: string): boolean {
+    const view = this._runs.get(runId);
+    return !!view && !isActive(view.state);
   }
 
   private _viewFor(runId: string): RunView {

@@ -6,6 +6,7 @@
 
 import type { ISessionContextDialogs } from '@jupyterlab/apputils';
 import type { NotebookPanel } from '@jupyterlab/notebook';
+import { Poll } from '@lumino/polling';
 import { Panel, Widget } from '@lumino/widgets';
 
 import { codeInterpreterIcon } from './icon';
@@ -41,9 +42,24 @@ const CONFIG_HELP =
   '(a local server may need no key), CODEINTERP_MODEL for the model. ' +
   'Or set c.CodeInterpreter.api_key / base_url / model in a Jupyter config file.';
 
+/** How often the shown notebook is checked for runs started elsewhere, while the page is visible. */
+const RUNS_POLL_MS = 3000;
+
 export class CodeInterpreterSidebar extends Panel {
   constructor(private _options: ISidebarOptions) {
     super();
+    // Runs started by a script or another window show up, and write their cells, without a reload.
+    this._runsPoll = new Poll({
+      name: 'codeinterp:runs-in-progress',
+      factory: async () => {
+        const session = this._session;
+        if (session && !session.isDisposed && !session.activeRunId) {
+          await session.checkForRuns();
+        }
+      },
+      frequency: { interval: RUNS_POLL_MS, backoff: true, max: 15_000 },
+      standby: 'when-hidden'
+    });
     this.id = SIDEBAR_ID;
     this.addClass('jp-codeinterp-sidebar');
     this.title.icon = codeInterpreterIcon;
@@ -493,9 +509,11 @@ export class CodeInterpreterSidebar extends Panel {
 
   dispose(): void {
     this._resizeObserver.disconnect();
+    this._runsPoll.dispose();
     super.dispose();
   }
 
+  private _runsPoll: Poll;
   private _resizeObserver: ResizeObserver;
   private _panel: NotebookPanel | null = null;
   private _session: NotebookSession | null = null;

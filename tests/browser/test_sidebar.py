@@ -382,3 +382,45 @@ def test_settings_turn_off_the_prompt_and_answer_cells(page: Any, lab: LabServer
         assert "only code" in output_text(cells[0])
     finally:
         settings.unlink()
+
+
+def test_a_run_started_by_a_script_shows_up_live_and_writes_its_cells(
+    page: Any, lab: LabServer, script: ScriptedLLM
+) -> None:
+    script.script(
+        code("x = 2 + 2\nprint(x)"),
+        answer("From the sidebar: 4."),
+        code("import time\ntime.sleep(1.5)\nprint('from a script')"),
+        answer("The script's run is done."),
+    )
+    path = lab.new_notebook("scripted")
+    open_notebook(page, lab, path)
+    send(page, "Add two and two")
+    wait_run_status(page, "completed")
+    [session] = [s for s in lab.api("GET", "/api/sessions") if s["path"] == path]
+
+    # A script starts a run on the same notebook and kernel, in a thread of its own.
+    started = lab.api(
+        "POST",
+        "/codeinterp/runs",
+        {
+            "kernel_id": session["kernel"]["id"],
+            "prompt": "Sleep, then report",
+            "notebook_path": path,
+            "thread_id": "new",
+        },
+    )
+
+    # The open sidebar finds it, brings its thread into view and follows it live.
+    page.locator(f"{SIDEBAR} .jp-codeinterp-run[data-run-id='{started['run_id']}']").wait_for(timeout=15_000)
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-run").count() == 1
+    assert "Sleep, then report" in page.locator(f"{SIDEBAR} .jp-codeinterp-prompt").inner_text()
+    wait_run_status(page, "completed")
+    # Its cells were written into the open notebook, once each, after the sidebar's own run.
+    cells = wait_for(
+        lambda: len(tagged(c := notebook_cells(page), "answer")) == 2 and c, message="the script run's cells"
+    )
+    assert keys_once(cells)
+    run_ids = [c["metadata"]["codeinterp"]["run_id"] for c in tagged(cells)]
+    assert run_ids[-1] == started["run_id"] and run_ids.count(started["run_id"]) == 3  # prompt, code, answer
+    assert "from a script" in output_text(tagged(cells, "code")[-1])
