@@ -19,7 +19,7 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web, websocket
 
-from .runs import BadRequest, RunService, ServiceError, parse_after, parse_start_request
+from .runs import BadRequest, RunService, ServiceError, parse_after, parse_since, parse_start_request
 
 AUTH_RESOURCE = "codeinterp"
 
@@ -104,10 +104,14 @@ class RunsHandler(BaseHandler):
     @authorized
     @service_errors
     def get(self) -> None:
-        runs = self.service.runs_in_progress(
-            self.get_query_argument("notebook_path", None), self.get_query_argument("kernel_id", None)
+        since = self.get_query_argument("since", None)
+        self.reply(
+            self.service.recent_runs(
+                self.get_query_argument("notebook_path", None),
+                self.get_query_argument("kernel_id", None),
+                parse_since(since) if since is not None else None,
+            )
         )
-        self.reply({"runs": runs})
 
     @web.authenticated
     @authorized

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import posixpath
 import time
@@ -139,6 +140,17 @@ def parse_after(value: str | None) -> int:
     if after < 0:
         raise BadRequest(f"'after' must be a non-negative integer, got {value!r}")
     return after
+
+
+def parse_since(value: str) -> float:
+    """The ``since`` query argument of the runs listing: a server time (seconds), as its ``now`` gave it."""
+    try:
+        since = float(value)
+    except ValueError:
+        raise BadRequest(f"'since' must be a time in seconds (the 'now' of a previous answer), got {value!r}") from None
+    if not math.isfinite(since) or since < 0:
+        raise BadRequest(f"'since' must be a time in seconds (the 'now' of a previous answer), got {value!r}")
+    return since
 
 
 # -- a run in progress --------------------------------------------------------------------------------
@@ -302,17 +314,26 @@ class RunService:
                 self.log.debug("closing the model client failed", exc_info=True)
         self.store.close()
 
-    def runs_in_progress(self, notebook_path: str | None = None, kernel_id: str | None = None) -> list[dict[str, Any]]:
-        """The queued and running runs (summaries, oldest first), so that a client can find runs it did not start."""
+    def recent_runs(
+        self, notebook_path: str | None = None, kernel_id: str | None = None, since: float | None = None
+    ) -> dict[str, Any]:
+        """The runs in progress, and with ``since`` also those created since then (ended or not), as summaries,
+        oldest first, with the server's ``now`` to pass back as the next ``since``: a client that polls this way
+        sees every run it did not start, however short."""
+        now = time.time()
         path = normalize_notebook_path(notebook_path) if notebook_path is not None else None
-        runs = [
-            r
-            for r in self._live.values()
-            if r.status in ("queued", "running")
-            and (path is None or r.notebook_path == path)
-            and (kernel_id is None or r.kernel_id == kernel_id)
-        ]
-        return [self._summary(r.as_dict()) for r in sorted(runs, key=lambda r: r.created)]
+        found: dict[str, dict[str, Any]] = {}
+        if since is not None:
+            for row in self.store.runs_created_since(since, path, kernel_id):
+                found[row["run_id"]] = self._summary(row)
+        for r in self._live.values():
+            if (
+                r.status in ("queued", "running")
+                and (path is None or r.notebook_path == path)
+                and (kernel_id is None or r.kernel_id == kernel_id)
+            ):
+                found[r.run_id] = self._summary(r.as_dict())
+        return {"runs": sorted(found.values(), key=lambda r: r["created"]), "now": now}
 
     def active_runs(self) -> list[dict[str, str]]:
         return [{"run_id": r.run_id, "kernel_id": r.kernel_id, "status": r.status} for r in self._live.values()]

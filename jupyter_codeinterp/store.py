@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_thread ON runs (thread_id, created);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
+CREATE INDEX IF NOT EXISTS runs_by_notebook ON runs (notebook_path, created);
 CREATE TABLE IF NOT EXISTS steps (
     run_id TEXT NOT NULL REFERENCES runs (run_id),
     step INTEGER NOT NULL,
@@ -270,6 +271,21 @@ class Store:
             for run in runs:
                 run["steps"] = self.steps(run["run_id"])
         return runs
+
+    def runs_created_since(
+        self, since: float, notebook_path: str | None = None, kernel_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Runs created at or after ``since`` (without steps), oldest first, optionally of one notebook or kernel."""
+        query = f"SELECT {_RUN_COLUMNS} FROM runs WHERE created >= ?"
+        params: list[Any] = [since]
+        if notebook_path is not None:
+            query += " AND notebook_path = ?"
+            params.append(notebook_path)
+        if kernel_id is not None:
+            query += " AND kernel_id = ?"
+            params.append(kernel_id)
+        rows = self._db.execute(query + " ORDER BY created, rowid LIMIT 500", params).fetchall()
+        return [self._run_dict(r) for r in rows]
 
     def steps(self, run_id: str) -> list[dict[str, Any]]:
         rows = self._db.execute(

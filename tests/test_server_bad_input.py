@@ -84,6 +84,13 @@ async def test_a_bad_notebook_path_filter_is_400(api: Api) -> None:
         _assert_json_error(status, body, 400)
 
 
+async def test_a_bad_since_is_400(api: Api) -> None:
+    for since in ("yesterday", "-1", "nan", "inf", ""):
+        status, body = await api.get("codeinterp", "runs", params={"since": since})
+        _assert_json_error(status, body, 400)
+        assert "'since'" in body["message"]
+
+
 async def test_a_configuration_that_cannot_work_is_503_with_what_to_set(
     api: Api, kernel_id: str, jp_serverapp: Any
 ) -> None:

@@ -173,7 +173,7 @@ async def test_runs_in_progress_are_listed_by_notebook_and_kernel(api: Api, llm:
     started = await api.start(kernel_id, "think hard", notebook_path="dir/a.ipynb")
 
     status, body = await api.get("codeinterp", "runs", params={"notebook_path": "dir/a.ipynb"})
-    assert status == 200
+    assert status == 200 and isinstance(body["now"], float)
     [run] = body["runs"]
     assert run["run_id"] == started["run_id"] and run["thread_id"] == started["thread_id"]
     assert run["status"] == "running" and run["kernel_id"] == kernel_id and "steps" not in run
@@ -186,9 +186,23 @@ async def test_runs_in_progress_are_listed_by_notebook_and_kernel(api: Api, llm:
 
     await api.post("codeinterp", "runs", started["run_id"], "cancel")
     await api.wait(started["run_id"])
-    assert (await api.get("codeinterp", "runs", params={"notebook_path": "dir/a.ipynb"}))[1] == {"runs": []}, (
-        "ended runs are read from their thread"
-    )
+    assert await listed(notebook_path="dir/a.ipynb") == [], "an ended run is read from its thread"
+
+
+async def test_polling_with_since_sees_every_run_however_short(api: Api, llm: ScriptedLLM, kernel_id: str) -> None:
+    _, first = await api.get("codeinterp", "runs", params={"notebook_path": "a.ipynb"})
+    assert first["runs"] == []
+    # A run that starts and ends between two polls.
+    llm.script(answer("quick"))
+    quick = await api.start(kernel_id, "be quick", notebook_path="a.ipynb")
+    assert (await api.wait(quick["run_id"]))["status"] == "completed"
+
+    _, second = await api.get("codeinterp", "runs", params={"notebook_path": "a.ipynb", "since": str(first["now"])})
+    assert [(r["run_id"], r["status"]) for r in second["runs"]] == [(quick["run_id"], "completed")]
+    _, third = await api.get("codeinterp", "runs", params={"notebook_path": "a.ipynb", "since": str(second["now"])})
+    assert third["runs"] == [], "each run is reported once to a client that passes back 'now'"
+    _, other = await api.get("codeinterp", "runs", params={"notebook_path": "b.ipynb", "since": str(first["now"])})
+    assert other["runs"] == []
 
 
 class TestSharedConfigFile:

@@ -155,14 +155,23 @@ export async function getThread(threadId: string): Promise<IThreadRecord> {
   return requestAPI<IThreadRecord>(`threads/${encodeURIComponent(threadId)}`);
 }
 
-/** `GET /codeinterp/runs?notebook_path=P`: the notebook's queued and running runs (without steps). */
-export async function runsInProgress(
-  notebookPath: string
-): Promise<IRunRecord[]> {
-  const data = await requestAPI<{ runs?: IRunRecord[] }>(
-    `runs?notebook_path=${encodeURIComponent(notebookPath)}`
-  );
-  return Array.isArray(data?.runs) ? data.runs : [];
+/**
+ * `GET /codeinterp/runs?notebook_path=P&since=T`: the notebook's runs in progress and those created since `T`
+ * (the `now` of the previous answer), without steps; `now` is the server's time for the next call.
+ */
+export async function recentRuns(
+  notebookPath: string,
+  since: number | null
+): Promise<{ runs: IRunRecord[]; now: number | null }> {
+  let query = `runs?notebook_path=${encodeURIComponent(notebookPath)}`;
+  if (since !== null) {
+    query += `&since=${since}`;
+  }
+  const data = await requestAPI<{ runs?: IRunRecord[]; now?: number }>(query);
+  return {
+    runs: Array.isArray(data?.runs) ? data.runs : [],
+    now: typeof data?.now === 'number' ? data.now : null
+  };
 }
 
 export async function getRun(runId: string): Promise<IRunRecord> {

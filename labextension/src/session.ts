@@ -19,7 +19,7 @@ import {
   getThread,
   IRunRecord,
   listThreads,
-  runsInProgress,
+  recentRuns,
   startRun
 } from './request';
 import { RunClient } from './runClient';
@@ -143,31 +143,43 @@ export class NotebookSession {
   }
 
   /**
-   * Pick up runs on this notebook that this tab did not start (a script, the CLI's API users, another
-   * window) and follow them, writing their cells. A run in another thread of the notebook brings that
-   * thread into view, unless this tab is following a run of its own. Rejects when the server cannot be
-   * asked, so that a poll backs off.
+   * Pick up runs on this notebook that this tab did not start (a script through the API, another
+   * window) and follow them, writing their cells, even one that began and ended between two checks.
+   * A run in another thread of the notebook brings that thread into view, unless this tab is
+   * following a run of its own. Rejects when the server cannot be asked, so that a poll backs off.
    */
   async checkForRuns(): Promise<void> {
     if (this._disposed || !this._loading) {
       return;
     }
     await this._loading;
-    const runs = await runsInProgress(this.panel.context.path);
+    const { runs, now } = await recentRuns(
+      this.panel.context.path,
+      this._since
+    );
+    let next = now;
     for (const run of runs) {
       if (this._disposed || this._clients.has(run.run_id)) {
         continue;
       }
+      const seen = this._runs.has(run.run_id);
+      if (seen && !isActive(this._runs.get(run.run_id)!.state)) {
+        continue; // this tab's own run, or one it already followed to its end
+      }
       if (run.thread_id !== this._threadId) {
         if (this.activeRunId) {
+          // Busy with a run of our own: look again once it is over.
+          next = next === null ? null : Math.min(next, run.created);
           continue;
         }
         await this._showThread(run.thread_id);
       }
-      if (!this._clients.has(run.run_id) && !this._hasEnded(run.run_id)) {
+      if (!this._clients.has(run.run_id) && !this._disposed) {
+        // Replayed from its first event: the notebook gets each of its cells once.
         this._follow(run.run_id, true);
       }
     }
+    this._since = next;
   }
 
   /** Start a fresh thread: the next prompt does not see the previous conversation. */
@@ -201,6 +213,12 @@ export class NotebookSession {
     await this.panel.context.ready;
     if (this._disposed) {
       return;
+    }
+    try {
+      // The server's time before the threads are read: later runs are found by checkForRuns.
+      this._since = (await recentRuns(this.panel.context.path, null)).now;
+    } catch {
+      this._since = null;
     }
     let threads;
     try {
@@ -279,12 +297,6 @@ export class NotebookSession {
       view.applyAll(eventsFromRecord(full));
     }
     this._changed.emit();
-  }
-
-  /** Whether this session already shows the run as ended. */
-  private _hasEnded(runId: string): boolean {
-    const view = this._runs.get(runId);
-    return !!view && !isActive(view.state);
   }
 
   private _viewFor(runId: string): RunView {
@@ -380,6 +392,7 @@ export class NotebookSession {
   }
 
   private _threadId: string | null = null;
+  private _since: number | null = null;
   private _runs = new Map<string, RunView>();
   private _clients = new Map<string, RunClient>();
   private _empty: Widget;

@@ -384,14 +384,16 @@ def test_settings_turn_off_the_prompt_and_answer_cells(page: Any, lab: LabServer
         settings.unlink()
 
 
-def test_a_run_started_by_a_script_shows_up_live_and_writes_its_cells(
-    page: Any, lab: LabServer, script: ScriptedLLM
-) -> None:
+def test_runs_started_by_a_script_show_up_and_write_their_cells(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
     script.script(
         code("x = 2 + 2\nprint(x)"),
         answer("From the sidebar: 4."),
-        code("import time\ntime.sleep(1.5)\nprint('from a script')"),
+        # Quicker than the sidebar's 3 s poll: it is over before the sidebar can see it in progress.
+        code("print('from a script')"),
         answer("The script's run is done."),
+        # A follow-up that takes a while: seen while it runs.
+        code("import time\ntime.sleep(4)\nprint('later')"),
+        answer("Later is done."),
     )
     path = lab.new_notebook("scripted")
     open_notebook(page, lab, path)
@@ -405,16 +407,16 @@ def test_a_run_started_by_a_script_shows_up_live_and_writes_its_cells(
         "/codeinterp/runs",
         {
             "kernel_id": session["kernel"]["id"],
-            "prompt": "Sleep, then report",
+            "prompt": "Report from a script",
             "notebook_path": path,
             "thread_id": "new",
         },
     )
 
-    # The open sidebar finds it, brings its thread into view and follows it live.
+    # The open sidebar finds it, brings its thread into view and replays it.
     page.locator(f"{SIDEBAR} .jp-codeinterp-run[data-run-id='{started['run_id']}']").wait_for(timeout=15_000)
     assert page.locator(f"{SIDEBAR} .jp-codeinterp-run").count() == 1
-    assert "Sleep, then report" in page.locator(f"{SIDEBAR} .jp-codeinterp-prompt").inner_text()
+    assert "Report from a script" in page.locator(f"{SIDEBAR} .jp-codeinterp-prompt").inner_text()
     wait_run_status(page, "completed")
     # Its cells were written into the open notebook, once each, after the sidebar's own run.
     cells = wait_for(
@@ -424,3 +426,19 @@ def test_a_run_started_by_a_script_shows_up_live_and_writes_its_cells(
     run_ids = [c["metadata"]["codeinterp"]["run_id"] for c in tagged(cells)]
     assert run_ids[-1] == started["run_id"] and run_ids.count(started["run_id"]) == 3  # prompt, code, answer
     assert "from a script" in output_text(tagged(cells, "code")[-1])
+
+    # A longer follow-up in that thread shows up while it runs, below the first.
+    later = lab.api(
+        "POST",
+        "/codeinterp/runs",
+        {"kernel_id": session["kernel"]["id"], "prompt": "And later?", "thread_id": started["thread_id"]},
+    )
+    page.locator(f"{SIDEBAR} .jp-codeinterp-run[data-run-id='{later['run_id']}'][data-status='running']").wait_for(
+        timeout=10_000
+    )
+    page.locator(f"{SIDEBAR} .jp-codeinterp-run[data-run-id='{later['run_id']}'][data-status='completed']").wait_for(
+        timeout=15_000
+    )
+    assert page.locator(f"{SIDEBAR} .jp-codeinterp-run").count() == 2
+    cells = wait_for(lambda: len(tagged(c := notebook_cells(page), "answer")) == 3 and c, message="the follow-up")
+    assert keys_once(cells) and "later" in output_text(tagged(cells, "code")[-1])
