@@ -101,6 +101,13 @@ export function promptMarkdown(prompt: string): string {
  */
 const followed = new WeakMap<object, Map<string, number>>();
 
+/**
+ * How long a tab that joins a run already going (a reload, a second collaborator) holds its
+ * writes back: a newcomer learns who else follows the run only when they publish again, which
+ * they do as soon as they see it arrive (see `_setFollowing`). Its events wait, in order.
+ */
+export const JOIN_GRACE_MS = 1500;
+
 export class NotebookWriter {
   constructor(
     private _panel: NotebookPanel,
@@ -111,9 +118,17 @@ export class NotebookWriter {
     return this._panel;
   }
 
-  /** Declare that this page follows a run (and may be the one that writes it). */
-  follow(runId: string): void {
+  /**
+   * Declare that this page follows a run (and may be the one that writes it). `joining`: the run
+   * was started elsewhere and is going on; in a collaborative document, writes wait a moment
+   * until the other followers are known.
+   */
+  follow(runId: string, options: { joining?: boolean } = {}): void {
     this._setFollowing(runId, +1);
+    if (options.joining && this._panel.context.model?.collaborative) {
+      this._held.set(runId, []);
+      window.setTimeout(() => this._release(runId), JOIN_GRACE_MS);
+    }
   }
 
   unfollow(runId: string): void {
@@ -124,6 +139,11 @@ export class NotebookWriter {
   apply(event: RunEvent): void {
     const model = this._panel.content.model;
     if (!model || this._panel.isDisposed) {
+      return;
+    }
+    const held = this._held.get(event.run_id);
+    if (held) {
+      held.push(event);
       return;
     }
     const buffer = this._buffer(event.run_id);
@@ -286,6 +306,19 @@ export class NotebookWriter {
       : null;
   }
 
+  /** Apply the events held while joining, in order; later ones then apply as they come. */
+  private _release(runId: string): void {
+    const held = this._held.get(runId);
+    this._held.delete(runId);
+    for (const event of held ?? []) {
+      try {
+        this.apply(event);
+      } catch (error) {
+        console.error('codeinterp: could not write the event', error);
+      }
+    }
+  }
+
   private _setFollowing(runId: string, delta: number): void {
     const awareness = this._awareness();
     if (!awareness) {
@@ -293,8 +326,24 @@ export class NotebookWriter {
     }
     let runs = followed.get(awareness);
     if (!runs) {
-      runs = new Map();
-      followed.set(awareness, runs);
+      const mine = new Map<string, number>();
+      runs = mine;
+      followed.set(awareness, mine);
+      // A newcomer does not see states published before it arrived: publish ours again for it.
+      awareness.on?.('change', (changes: { added?: number[] }) => {
+        const others = (changes?.added ?? []).filter(
+          id => id !== awareness.clientID
+        );
+        if (others.length && mine.size) {
+          try {
+            awareness.setLocalStateField(METADATA_KEY, {
+              following: [...mine.keys()]
+            });
+          } catch {
+            // the document is being disposed
+          }
+        }
+      });
     }
     const count = (runs.get(runId) ?? 0) + delta;
     if (count > 0) {
@@ -532,6 +581,7 @@ export class NotebookWriter {
 
   private _scrollPending = false;
   private _buffers = new Map<string, IRunBuffer>();
+  private _held = new Map<string, RunEvent[]>();
 }
 
 /** Whether two output lists show the same thing (streams compared by their joined text). */

@@ -38,6 +38,9 @@ export interface ISessionOptions {
   settings: () => IUISettings;
 }
 
+/** How long a tab keeps its claim on writing a run after the run ended (collaboration). */
+const HANDOFF_GRACE_MS = 10_000;
+
 /** How many past runs of a thread to show when a notebook is opened. */
 const HISTORY_RUNS = 20;
 
@@ -130,7 +133,7 @@ export class NotebookSession {
     }
     const { run_id, thread_id } = await startRun(body);
     this._threadId = thread_id;
-    this._follow(run_id, true);
+    this._follow(run_id, false);
     return run_id;
   }
 
@@ -313,30 +316,30 @@ export class NotebookSession {
     return view;
   }
 
-  private _follow(runId: string, write: boolean): void {
+  /**
+   * Show a run live and write its cells. `joining`: the run was not started by this tab (it is
+   * replayed from its first event), so with collaborators it may be someone else's to write.
+   */
+  private _follow(runId: string, joining: boolean): void {
     if (this._clients.has(runId)) {
       return;
     }
     const view = this._viewFor(runId);
     const client = new RunClient(runId, 0);
     this._clients.set(runId, client);
-    if (write) {
-      this.writer.follow(runId);
-    }
+    this.writer.follow(runId, { joining });
     client.event.connect((_, event) => {
       if (this._disposed) {
         return;
       }
       view.apply(event);
-      if (write) {
-        try {
-          this.writer.apply(event);
-        } catch (error) {
-          console.error(
-            'codeinterp: could not write the event to the notebook',
-            error
-          );
-        }
+      try {
+        this.writer.apply(event);
+      } catch (error) {
+        console.error(
+          'codeinterp: could not write the event to the notebook',
+          error
+        );
       }
       if (event.type === 'run_started' && event.thread_id) {
         this._threadId = event.thread_id;
@@ -348,8 +351,12 @@ export class NotebookSession {
     });
     client.finished.connect(() => {
       this._clients.delete(runId);
-      if (write) {
+      if (isActive(view.state)) {
         this.writer.unfollow(runId);
+      } else {
+        // Stay the run's writer a little longer: a collaborating tab that is a few events behind
+        // would otherwise take over and rewrite outputs this tab wrote but it has not yet received.
+        window.setTimeout(() => this.writer.unfollow(runId), HANDOFF_GRACE_MS);
       }
       const lastSeq = client.lastSeq;
       client.dispose();
