@@ -147,8 +147,8 @@ def parse_since(value: str) -> float:
     try:
         since = float(value)
     except ValueError:
-        raise BadRequest(f"'since' must be a time in seconds (the 'now' of a previous answer), got {value!r}") from None
-    if not math.isfinite(since) or since < 0:
+        since = math.nan
+    if not (math.isfinite(since) and since >= 0):
         raise BadRequest(f"'since' must be a time in seconds (the 'now' of a previous answer), got {value!r}")
     return since
 
