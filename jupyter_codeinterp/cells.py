@@ -1,0 +1,93 @@
+"""The notebook cells of a run, defined once (``docs/cells.md``); ``labextension/src/cells.ts`` is the twin.
+
+A run's cells are a pure function of its :class:`~.runstate.RunState`: the CLI writes them into the notebook
+file, the sidebar into the open notebook, both upserting by the cell's tag so a replay never duplicates one.
+``tests/fixtures/cells/*.json`` pins the format for both languages.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+from typing_extensions import NotRequired
+
+from .events import Output
+from .runstate import RECORDED_STEP_STATUSES, RunState
+
+#: The metadata key of every cell we write.
+METADATA_KEY = "codeinterp"
+
+CellRole = Literal["prompt", "code", "answer"]
+ALL_ROLES: frozenset[str] = frozenset({"prompt", "code", "answer"})
+
+
+class CellTag(TypedDict):
+    run_id: str
+    #: The step of a code cell; 0 for the prompt and answer cells.
+    step: int
+    role: CellRole
+    thread_id: str
+    #: Present (true) once the run has ended: the cell will not change again.
+    ended: NotRequired[bool]
+
+
+class CellSpec(TypedDict):
+    """An nbformat v4 cell without its id (the writer keeps the id of the cell it replaces)."""
+
+    cell_type: Literal["markdown", "code"]
+    source: str
+    metadata: dict[str, Any]
+    outputs: NotRequired[list[Output]]
+    execution_count: NotRequired[int | None]
+
+
+def prompt_markdown(prompt: str) -> str:
+    quoted = "\n".join(f"> {line}" for line in prompt.strip().split("\n"))
+    return f"**Code Interpreter prompt**\n\n{quoted}"
+
+
+def end_markdown(state: RunState) -> str | None:
+    """The answer cell's text: the answer of a completed run, or why the run did not complete."""
+    if state.status == "completed":
+        return state.answer if state.answer.strip() else None
+    if state.final:
+        label = "stopped" if state.status == "cancelled" else state.status
+        return f"**Run {label}:** {state.reason}".rstrip() if state.reason else f"**Run {label}.**"
+    return None
+
+
+def tag_key(tag: dict[str, Any]) -> tuple[str, str, int]:
+    """What identifies a cell of ours: the same key finds it again on a replay or in another writer."""
+    return (str(tag.get("run_id", "")), str(tag.get("role", "")), int(tag.get("step", 0)))
+
+
+def run_cells(state: RunState, roles: frozenset[str] = ALL_ROLES) -> list[CellSpec]:
+    """Every cell of the run as it stands, in notebook order."""
+    cells: list[CellSpec] = []
+
+    def tag(role: CellRole, step: int = 0) -> dict[str, Any]:
+        value: dict[str, Any] = {"run_id": state.run_id, "step": step, "role": role, "thread_id": state.thread_id}
+        if state.final:
+            value["ended"] = True
+        return {METADATA_KEY: value}
+
+    if "prompt" in roles and state.prompt:
+        cells.append({"cell_type": "markdown", "source": prompt_markdown(state.prompt), "metadata": tag("prompt")})
+    if "code" in roles:
+        for n in sorted(state.steps):
+            step = state.steps[n]
+            if step.done and step.status not in RECORDED_STEP_STATUSES:
+                continue
+            cells.append(
+                {
+                    "cell_type": "code",
+                    "source": step.code,
+                    "metadata": tag("code", n),
+                    "outputs": [o for o in step.outputs.items if o.get("output_type") != "clear_output"],
+                    "execution_count": step.execution_count,
+                }
+            )
+    text = end_markdown(state) if "answer" in roles else None
+    if text is not None:
+        cells.append({"cell_type": "markdown", "source": text, "metadata": tag("answer")})
+    return cells

@@ -1,0 +1,237 @@
+"""The one fold of a run's events into its state, shared by every consumer in Python.
+
+The server's live view of a run, the records it stores, the ``%%interpret`` transcript and the CLI's notebook
+all read a :class:`RunState` built by :meth:`RunState.apply`; nothing else interprets the event stream.
+Its TypeScript twin is ``labextension/src/runState.ts``. Pure: no I/O, no clock, no asyncio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .events import FINAL_STATUSES, Output, Usage, zero_usage
+
+#: Statuses of a run that has not ended (a run in one of these has a live task somewhere).
+ACTIVE_STATUSES: frozenset[str] = frozenset({"queued", "running"})
+#: Step statuses whose code ran (or began to), so its cell belongs in the notebook; ``skipped`` steps never ran.
+RECORDED_STEP_STATUSES: frozenset[str] = frozenset({"ok", "error", "timeout", "kernel_restarted", "cancelled"})
+
+
+def is_final(status: str) -> bool:
+    return status in FINAL_STATUSES
+
+
+def _text(value: Any) -> str:
+    return "".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+@dataclass
+class OutputList:
+    """A step's outputs as a notebook shows them while they arrive.
+
+    ``clear_output`` empties the list (with ``wait=True``, only when the next output comes, as JupyterLab does)
+    and consecutive streams of the same name merge. The executor, the live fold and the settling of a step
+    that ended early all use this one definition.
+    """
+
+    items: list[Output] = field(default_factory=list)
+    clear_pending: bool = False
+
+    @classmethod
+    def of(cls, outputs: list[Output]) -> OutputList:
+        folded = cls()
+        for output in outputs:
+            folded.add(output)
+        return folded
+
+    def add(self, output: Output) -> None:
+        if output.get("output_type") == "clear_output":
+            if output.get("wait"):
+                self.clear_pending = True
+            else:
+                self.items = []
+                self.clear_pending = False
+            return
+        if self.clear_pending:
+            self.items = []
+            self.clear_pending = False
+        last = self.items[-1] if self.items else None
+        if (
+            last is not None
+            and output.get("output_type") == "stream"
+            and last.get("output_type") == "stream"
+            and last.get("name") == output.get("name")
+        ):
+            self.items[-1] = {**last, "text": _text(last.get("text", "")) + _text(output.get("text", ""))}
+        else:
+            self.items.append(dict(output))
+
+
+def settle(outputs: list[Output]) -> list[Output]:
+    """The outputs a notebook would keep from ``outputs`` (clears applied, streams merged)."""
+    return OutputList.of(outputs).items
+
+
+@dataclass
+class StepState:
+    step: int
+    stage: str = "started"
+    code: str = ""
+    outputs: OutputList = field(default_factory=OutputList)
+    #: ``running`` until the step's ``completed`` event says how it ended.
+    status: str = "running"
+    execution_count: int | None = None
+    elapsed: float | None = None
+    message: str = ""
+    #: Server time of the step's first ``in_progress`` event (it began to execute).
+    running_since: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.stage == "completed"
+
+    def record(self) -> dict[str, Any]:
+        """The step as the REST API and the store give it."""
+        return {
+            "step": self.step,
+            "code": self.code,
+            "outputs": list(self.outputs.items),
+            "status": self.status,
+            "execution_count": self.execution_count,
+            "elapsed": self.elapsed,
+            "message": self.message,
+        }
+
+
+ItemKind = Literal["text", "step", "notice"]
+
+
+@dataclass
+class Item:
+    """One block of a run in the order it happened: assistant text, a code step, or a notice."""
+
+    kind: ItemKind
+    text: str = ""
+    step: int = 0
+    level: str = "info"
+
+
+@dataclass
+class RunState:
+    run_id: str = ""
+    thread_id: str = ""
+    prompt: str = ""
+    model: str = ""
+    status: str = "queued"
+    reason: str = ""
+    answer: str = ""
+    usage: Usage = field(default_factory=zero_usage)
+    last_seq: int = 0
+    started: float | None = None
+    ended: float | None = None
+    items: list[Item] = field(default_factory=list)
+    steps: dict[int, StepState] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, events: list[dict[str, Any]]) -> RunState:
+        state = cls()
+        for event in events:
+            state.apply(event)
+        return state
+
+    @property
+    def final(self) -> bool:
+        return is_final(self.status)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def apply(self, event: dict[str, Any]) -> bool:
+        """Fold one event in; return False (and change nothing) for an event already applied or of another run."""
+        seq = int(event.get("seq", 0))
+        if seq <= self.last_seq or (self.run_id and event.get("run_id") != self.run_id):
+            return False
+        self.last_seq = seq
+        self.run_id = str(event.get("run_id", self.run_id))
+        kind = event.get("type")
+        if kind == "run_started":
+            self.thread_id = event.get("thread_id", "")
+            self.prompt = event.get("prompt", "")
+            self.model = event.get("model", "")
+            self.status = "running"
+            self.started = event.get("time")
+        elif kind == "text_delta":
+            self._add_text(event.get("delta", ""))
+        elif kind == "text_discarded":
+            self._discard_text()
+        elif kind == "step":
+            self._apply_step(event)
+        elif kind == "usage":
+            self.usage = {**zero_usage(), **event["usage"]}
+        elif kind == "kernel_restarted":
+            self.items.append(Item("notice", text=event.get("message", ""), level="warning"))
+        elif kind == "notice":
+            self.items.append(Item("notice", text=event.get("message", ""), level=event.get("level", "info")))
+        elif kind == "run_ended":
+            self.status = event["status"]
+            self.reason = event.get("reason", "")
+            self.answer = event.get("answer", "")
+            self.usage = {**zero_usage(), **(event.get("usage") or self.usage)}
+            self.ended = event.get("time")
+            if self.answer and not self._ends_with_text(self.answer):
+                self.items.append(Item("text", text=self.answer))
+        return True
+
+    def _add_text(self, delta: str) -> None:
+        if self.items and self.items[-1].kind == "text":
+            self.items[-1].text += delta
+        else:
+            self.items.append(Item("text", text=delta))
+
+    def _discard_text(self) -> None:
+        """The model's reply was cut off and is being asked again: its partial text goes."""
+        if self.items and self.items[-1].kind == "text":
+            self.items.pop()
+
+    def _ends_with_text(self, answer: str) -> bool:
+        last = self.items[-1] if self.items else None
+        if last is None or last.kind != "text" or not last.text.strip():
+            return False
+        return answer.strip() in last.text or last.text.strip() in answer
+
+    def _apply_step(self, event: dict[str, Any]) -> None:
+        n = int(event["step"])
+        step = self.steps.get(n)
+        if step is None:
+            step = self.steps[n] = StepState(n)
+            self.items.append(Item("step", step=n))
+        stage = event.get("stage", "")
+        step.stage = stage
+        if stage == "code_delta":
+            step.code += event.get("delta", "")
+        elif stage == "in_progress":
+            if "code" in event:
+                step.code = event["code"]
+            if step.running_since is None:
+                step.running_since = event.get("time")
+            if event.get("output") is not None:
+                step.outputs.add(event["output"])
+        elif stage == "completed":
+            if "code" in event:
+                step.code = event["code"]
+            if "outputs" in event:
+                step.outputs = OutputList.of(event["outputs"])
+            step.status = event.get("status", "ok")
+            step.execution_count = event.get("execution_count")
+            step.elapsed = event.get("elapsed")
+            step.message = event.get("message", "")
+
+    def step_records(self) -> list[dict[str, Any]]:
+        return [self.steps[n].record() for n in sorted(self.steps)]
+
+    @property
+    def text(self) -> str:
+        """All the assistant's text of the run, in order (commentary and answer)."""
+        return "".join(item.text for item in self.items if item.kind == "text")
