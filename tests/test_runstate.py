@@ -56,12 +56,29 @@ def test_a_run_folds_into_items_in_the_order_they_happened() -> None:
     assert [item.kind for item in state.items] == ["text", "step"]
     assert state.items[0].text == "Let me compute."
     step = state.steps[1]
-    assert (step.code, step.outputs.items, step.status, step.running_since) == ("print(2)", [stream("2\n")], "running", 107.0)
-    state.apply(ev(9, "step", step=1, stage="completed", code="print(2)", outputs=[stream("2\n")], status="ok",
-                   execution_count=1, elapsed=0.1))
+    assert (step.code, step.outputs.items, step.status, step.running_since) == (
+        "print(2)",
+        [stream("2\n")],
+        "running",
+        107.0,
+    )
+    state.apply(
+        ev(
+            9,
+            "step",
+            step=1,
+            stage="completed",
+            code="print(2)",
+            outputs=[stream("2\n")],
+            status="ok",
+            execution_count=1,
+            elapsed=0.1,
+        )
+    )
     state.apply(ev(10, "text_delta", delta="It is 2."))
-    state.apply(ev(11, "run_ended", status="completed", reason="", answer="It is 2.", usage={"total_tokens": 5},
-                   steps=1))
+    state.apply(
+        ev(11, "run_ended", status="completed", reason="", answer="It is 2.", usage={"total_tokens": 5}, steps=1)
+    )
     assert state.final and state.status == "completed" and state.answer == "It is 2."
     assert [item.kind for item in state.items] == ["text", "step", "text"], "the streamed answer is not repeated"
     assert state.usage == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 5}
@@ -76,8 +93,12 @@ def test_an_event_applied_twice_or_of_another_run_changes_nothing() -> None:
 
 
 def test_an_answer_that_did_not_stream_still_shows() -> None:
-    state = RunState.of([ev(1, "run_started", thread_id="t", prompt="p", model="m"),
-                         ev(2, "run_ended", status="completed", reason="", answer="Done.", usage={}, steps=0)])
+    state = RunState.of(
+        [
+            ev(1, "run_started", thread_id="t", prompt="p", model="m"),
+            ev(2, "run_ended", status="completed", reason="", answer="Done.", usage={}, steps=0),
+        ]
+    )
     assert [(i.kind, i.text) for i in state.items] == [("text", "Done.")]
 
 
