@@ -2,6 +2,7 @@
 
 A thin door onto the engine: it starts a kernel from the notebook's kernelspec in the notebook's folder, runs one
 prompt, appends the prompt, each executed step and the answer to the notebook, and exits 0 only on completion.
+``jupyter codeinterp doctor`` checks the install and the model endpoint (see doctor.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-steps", type=int, help="most code executions before stopping (default 20)")
     run.add_argument("--timeout", type=float, help="seconds one execution may take (default 120)")
     run.add_argument("--json", action="store_true", help="print every event as one JSON line on stdout")
+    doctor = commands.add_parser(
+        "doctor", help="check the install and the model endpoint, and say what to fix (exit 1 if a check fails)"
+    )
+    doctor.add_argument("--model", help="model to check (default: $CODEINTERP_MODEL or config)")
+    doctor.add_argument("--kernel", default="python3", help="kernel to start (default python3)")
     return parser
 
 
@@ -153,8 +159,20 @@ def make_config(args: argparse.Namespace) -> CodeInterpreter:
     return config
 
 
+def doctor(args: argparse.Namespace) -> int:
+    from . import doctor
+
+    try:
+        config = configure(model=args.model)
+    except ConfigError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    return doctor.main(config, args.kernel)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "doctor":
+        return doctor(args)
     if args.prompt == "-":
         args.prompt = sys.stdin.read()
     if not args.prompt.strip():
