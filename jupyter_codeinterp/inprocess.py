@@ -11,7 +11,9 @@ send, and turned into nbformat outputs by the engine's own ``OutputCollector``.
 
 Timeouts and cancels interrupt the main thread the way "interrupt kernel" does: a SIGINT to that thread, i.e. a
 KeyboardInterrupt in the running code. Code stuck inside one C call (which ignores signals) finishes that call
-first, as with any kernel interrupt.
+first, as with any kernel interrupt. While the code runs, a SIGINT that arrives while the main thread is in our own
+capture code (recording an output the code printed) is held until that code returns to the user's, so an
+interrupt never loses an output or leaves the capture half-done; it then surfaces in the user's code, as it would.
 """
 
 from __future__ import annotations
@@ -76,6 +78,10 @@ class InProcessExecutor:
         self._give_up_at: float | None = None
         self._stop_waiting = False
         self._capture: _Capture | None = None
+        #: How deep the main thread is in our own code while a job runs, and whether a SIGINT waits for it to leave.
+        self._shield_depth = 0
+        self._held_interrupt = False
+        self._job_running = False
 
     # -- worker side (the interpreter loop) ----------------------------------------------------------
 
@@ -237,12 +243,51 @@ class InProcessExecutor:
                     self._interrupt_locked()
                     deadline = time.monotonic() + self.reinterrupt_interval
 
+    def _hold_sigint(self, signum: int, frame: Any) -> None:
+        """SIGINT while the serving thread is in our own code: hold it until the code is back in the user's."""
+        self._held_interrupt = True
+
+    @contextlib.contextmanager
+    def _shielded(self) -> Any:
+        """Our own code on the serving thread while a job runs: an interrupt waits until we are done.
+
+        Only here is the SIGINT handler ours; elsewhere the kernel's own handler raises KeyboardInterrupt right in
+        the user's code, with no frame of ours in their traceback.
+        """
+        if not self._job_running or threading.get_ident() != threading.main_thread().ident:
+            yield
+            return
+        self._shield_depth += 1
+        previous = signal.signal(signal.SIGINT, self._hold_sigint) if self._shield_depth == 1 else None
+        try:
+            yield
+        finally:
+            self._shield_depth -= 1
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        if not self._shield_depth and self._held_interrupt:
+            self._held_interrupt = False
+            raise KeyboardInterrupt
+
     def _execute_here(self, job: _Job) -> bool:
         """Run the code through the shell with its outputs captured. Return True if it was interrupted."""
         shell = self.shell
-        self._capture = _Capture(shell, job.code, lambda msg: self._deliver(job, msg), self.stream_flush_interval)
+        self._capture = _Capture(
+            shell, job.code, lambda msg: self._deliver(job, msg), self.stream_flush_interval, self._shielded
+        )
         in_loop = asyncio._get_running_loop() is not None  # a kernel: its loop is busy running this cell
         saved_runner = shell.loop_runner
+        self._job_running = True
+        try:
+            interrupted = self._run_cell_captured(job, in_loop, saved_runner)
+        finally:
+            self._job_running = False
+        held, self._held_interrupt = self._held_interrupt, False  # came as the code finished: still an interrupt
+        return interrupted or held
+
+    def _run_cell_captured(self, job: _Job, in_loop: bool, saved_runner: Any) -> bool:
+        shell = self.shell
+        assert self._capture is not None
         with self._capture as capture:
             if in_loop:
                 shell.loop_runner = _run_awaiting
@@ -257,6 +302,10 @@ class InProcessExecutor:
 
     def _deliver(self, job: _Job, msg: dict[str, Any]) -> None:
         """An output of the running code: keep it, send it live to the run, refresh the display."""
+        with self._shielded():
+            self._deliver_now(job, msg)
+
+    def _deliver_now(self, job: _Job, msg: dict[str, Any]) -> None:
         with self._collect_lock:  # a thread the code started may print too
             live = job.collector.handle(msg)
         if live is None or job.abandoned:
@@ -304,8 +353,16 @@ def _msg(kind: str, **content: Any) -> dict[str, Any]:
 class _CaptureStream(io.TextIOBase):
     """Stands in for sys.stdout / sys.stderr while the model's code runs; buffers writes into stream outputs."""
 
-    def __init__(self, name: str, original: Any, send: Callable[[dict[str, Any]], None], interval: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        original: Any,
+        send: Callable[[dict[str, Any]], None],
+        interval: float,
+        shield: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext,
+    ) -> None:
         super().__init__()
+        self._shield = shield
         self._name = name
         self._original = original
         self._send = send
@@ -337,11 +394,12 @@ class _CaptureStream(io.TextIOBase):
         return len(text)
 
     def flush(self) -> None:
-        with self._lock:
-            text, self._buffer = "".join(self._buffer), []
-            self._last_flush = time.monotonic()
-        if text:
-            self._send(_msg("stream", name=self._name, text=text))
+        with self._shield():  # taking the buffer and sending it are one step for an interrupt
+            with self._lock:
+                text, self._buffer = "".join(self._buffer), []
+                self._last_flush = time.monotonic()
+            if text:
+                self._send(_msg("stream", name=self._name, text=text))
 
 
 class _CapturePublisher:
@@ -381,12 +439,19 @@ class _Capture:
     ``restore`` is idempotent: if an interrupt lands while leaving, the executor calls it again.
     """
 
-    def __init__(self, shell: Any, code: str, send: Callable[[dict[str, Any]], None], interval: float) -> None:
+    def __init__(
+        self,
+        shell: Any,
+        code: str,
+        send: Callable[[dict[str, Any]], None],
+        interval: float,
+        shield: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext,
+    ) -> None:
         self.shell = shell
         self.code = code
         self.send = send
-        self.out = _CaptureStream("stdout", sys.stdout, send, interval)
-        self.err = _CaptureStream("stderr", sys.stderr, send, interval)
+        self.out = _CaptureStream("stdout", sys.stdout, send, interval, shield)
+        self.err = _CaptureStream("stderr", sys.stderr, send, interval, shield)
         self._saved: tuple[Any, ...] | None = None
         self._own_showtraceback: Any = None
 
