@@ -2,11 +2,16 @@
 that lacks our MIME renderer (Notebook 7, VS Code, nbconvert/papermill output, a terminal).
 
 The transcript is rebuilt from the events each time, so a live display and a saved notebook show the same thing.
+
+Its markdown holds what the model wrote and what its code printed, and a frontend renders it as trusted (the user
+ran the cell): every such piece is made inert first (no raw HTML, no ``javascript:`` links, images only from
+well-formed base64), the code and text outputs go in fences they cannot close. See docs/security.md.
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +25,13 @@ RUN_MIME_TYPE = "application/vnd.codeinterp.run+json"
 OUTPUT_CHARS = 4000
 _IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[@-Z\\-_]")
+#: A ``<`` that could open an HTML tag, comment or autolink in markdown.
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+#: Link destinations: inline ``[text](dest`` and reference definitions ``[label]: dest``.
+_INLINE_DEST = re.compile(r"(\]\(\s*)(<[^>\n]*>|[^\s)]*)")
+_REF_DEST = re.compile(r"(\[(?:\\.|[^\]\\\n])+\]:[ \t]*\n?[ \t]*)(<[^>\n]*>|\S+)")  # anywhere: lists, quotes
+_SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 
 @dataclass
@@ -68,9 +80,19 @@ class RunView:
         elif kind == "usage":
             self.tokens = int(e["usage"].get("total_tokens", 0))
         elif kind in ("notice", "kernel_restarted"):
+            self._retract(e.get("retract_text", ""))
             self.blocks.append(("notice", e["message"]))
         elif kind == "run_ended":
             self.ended = e
+
+    def _retract(self, text: str) -> None:
+        """Take back the text a cut-off model stream had shown (it is asked again)."""
+        if text and self.blocks and self.blocks[-1][0] == "text" and self.blocks[-1][1].endswith(text):
+            rest = self.blocks[-1][1][: -len(text)]
+            if rest:
+                self.blocks[-1] = ("text", rest)
+            else:
+                self.blocks.pop()
 
     def _apply_step(self, e: dict[str, Any]) -> None:
         n = e["step"]
@@ -145,6 +167,26 @@ def _cut(text: str) -> str:
     return f"{text[:half]}\n[... {len(text) - OUTPUT_CHARS} characters cut ...]\n{text[-half:]}"
 
 
+def _safe_dest(match: re.Match[str]) -> str:
+    """Keep a link destination unless it names a scheme other than http(s)/mailto, as a browser reads it."""
+    dest = match.group(2)
+    url = html.unescape(dest.strip("<>"))
+    url = re.sub(r"\\(?=[!-/:-@\[-`{-~])", "", url)  # markdown's backslash escapes
+    url = re.sub(r"[\x00-\x20\x7f-\x9f]", "", url)  # what URL parsers drop
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.\-]*):", url)
+    if scheme and scheme.group(1).lower() not in _SAFE_SCHEMES:
+        dest = "#"
+    return match.group(1) + dest
+
+
+def _inert(text: str) -> str:
+    """Untrusted text (the model's, an output's) as markdown that renders no HTML and links nowhere unsafe.
+
+    A zero-width space after ``<`` stops a tag or autolink from opening and looks the same, in code spans too."""
+    text = _REF_DEST.sub(_safe_dest, _INLINE_DEST.sub(_safe_dest, text))
+    return _TAG_OPEN.sub("<\u200b", text)
+
+
 def _fence(body: str, lang: str = "") -> str:
     """A fenced block that survives backticks inside ``body``."""
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
@@ -171,36 +213,39 @@ def _output_markdown(out: Output) -> str | None:
         text = _cut(_text(out.get("text", "")))
         return _fence(text, "text") if out.get("name") != "stderr" else "stderr:\n" + _fence(text, "text")
     if kind == "error":
-        head = f"**{out.get('ename', 'Error')}**: {_ANSI.sub('', str(out.get('evalue', '')))}"
+        head = f"**{_inert(str(out.get('ename', 'Error')))}**: {_inert(_ANSI.sub('', str(out.get('evalue', ''))))}"
         tb = _cut("\n".join(_ANSI.sub("", line) for line in out.get("traceback", [])))
         return head + ("\n" + _fence(tb, "text") if tb.strip() else "")
     if kind in ("execute_result", "display_data"):
         data = out.get("data", {})
         image = next((m for m in _IMAGES if m in data), None)
         if image is not None:
-            return f"![{image}](data:{image};base64,{_text(data[image]).replace(chr(10), '')})"
+            b64 = re.sub(r"\s", "", _text(data[image]))
+            if _BASE64.fullmatch(b64):
+                return f"![{image}](data:{image};base64,{b64})"
+            return f"*[{image} image]*"
         if "image/svg+xml" in data:
             svg = base64.b64encode(_text(data["image/svg+xml"]).encode()).decode()
             return f"![image/svg+xml](data:image/svg+xml;base64,{svg})"
         if "text/plain" in data:
             return _fence(_cut(_text(data["text/plain"])), "text")
         if data:
-            return f"*[output of type {', '.join(sorted(data))}]*"
+            return f"*[output of type {_inert(', '.join(sorted(data)))}]*"
     return None
 
 
 def to_markdown(events: list[dict[str, Any]]) -> str:
     view = RunView.of(events)
-    parts = ["**Code Interpreter**" + (f" · `{view.model}`" if view.model else "")]
+    parts = ["**Code Interpreter**" + (f" · `{_inert(view.model)}`" if view.model else "")]
     if view.prompt:
-        parts.append("\n".join("> " + line for line in view.prompt.splitlines() or [""]))
+        parts.append("\n".join("> " + _inert(line) for line in view.prompt.splitlines() or [""]))
     answer_at = view.answer_index
     for i, (kind, block) in enumerate(view.blocks):
         if kind == "text":
             if block.strip():
-                parts.append(("**Answer**\n\n" if i == answer_at else "") + block.strip())
+                parts.append(("**Answer**\n\n" if i == answer_at else "") + _inert(block.strip()))
         elif kind == "notice":
-            parts.append(f"*{block}*")
+            parts.append(f"*{_inert(block)}*")
         else:
             step: StepView = block
             parts.append(f"**{_step_title(step)}**")
@@ -208,8 +253,8 @@ def to_markdown(events: list[dict[str, Any]]) -> str:
                 parts.append(_fence(step.code, "python"))
             parts.extend(md for md in (_output_markdown(o) for o in step.outputs) if md)
             if step.message:
-                parts.append(f"*{step.message}*")
-    line = view.status_line()
+                parts.append(f"*{_inert(step.message)}*")
+    line = _inert(view.status_line())
     parts.append(f"---\n*{line}*" if view.ended is not None else f"*⏳ {line}*")
     return "\n\n".join(parts) + "\n"
 

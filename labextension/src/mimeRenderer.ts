@@ -3,6 +3,9 @@
  * (`application/vnd.codeinterp.run+json`, `{version, run_id, events}`) with the same view as the
  * sidebar and, inside a notebook, appends the run's code cells with their outputs below the magic
  * cell as they run. Re-rendering (display updates, reopening the notebook) never duplicates them.
+ *
+ * The bundle's own trust says only that the user ran the `%%interpret` cell, not that the model's
+ * code made safe outputs: the run renders untrusted whatever it is, until the user trusts it.
  */
 
 import type { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
@@ -55,7 +58,8 @@ export class RunRenderer extends Panel implements IRenderMime.IRenderer {
         rendermime: this._deps.rendermime(),
         languages: this._deps.languages,
         showPrompt: false,
-        trusted: model.trusted
+        trusted: false,
+        onTrusted: runId => this._writer()?.trustRun(runId)
       });
       this.addWidget(this._view);
       // A bundle first seen without its end is a live run: its cells belong in the notebook.

@@ -6,6 +6,10 @@
  * Every cell carries `metadata.codeinterp = {run_id, step, role}`; a cell is looked up by that key
  * before one is inserted, so applying an event twice, replaying a run after a reload, or a second
  * tab writing the same run through real-time collaboration never leaves a duplicate.
+ *
+ * The cells are untrusted, like the cells of a notebook someone else sent: their outputs come
+ * from model-written code and render sanitised until the user trusts them (JupyterLab's
+ * "Trust Notebook", or "Trust outputs" on the run in the sidebar, see `trustRun`).
  */
 
 import type { ISharedCell } from '@jupyter/ydoc';
@@ -212,8 +216,10 @@ export class NotebookWriter {
             event.output.output_type !== 'clear_output' &&
             sameOutputs(current, before)
           ) {
+            distrust(cellModel);
             cellModel.outputs.add(event.output as nbformat.IOutput);
           } else if (!sameOutputs(current, after)) {
+            distrust(cellModel);
             cellModel.outputs.clear();
             for (const output of after) {
               cellModel.outputs.add(output as nbformat.IOutput);
@@ -225,6 +231,7 @@ export class NotebookWriter {
             o => o.output_type !== 'clear_output'
           ) as nbformat.IOutput[];
           if (!sameOutputs(cellModel.outputs.toJSON(), outputs)) {
+            distrust(cellModel);
             cellModel.outputs.clear();
             for (const output of outputs) {
               cellModel.outputs.add(output);
@@ -266,6 +273,25 @@ export class NotebookWriter {
       }
     }
     return { count, ended };
+  }
+
+  /**
+   * Trust the outputs of a run's code cells, as "Trust Notebook" would for them only: the user
+   * chose to. Returns how many cells were trusted.
+   */
+  trustRun(runId: string): number {
+    let count = 0;
+    for (const cell of this._cells()) {
+      const tag = cellTag(cell);
+      if (tag && tag.run_id === runId && tag.role === 'code') {
+        const cellModel = this._codeModel(cell);
+        if (cellModel && !cellModel.trusted) {
+          cellModel.trusted = true;
+          count += 1;
+        }
+      }
+    }
+    return count;
   }
 
   /** Remove cells that share a key with an earlier one (a race between two collaborating tabs). */
@@ -489,7 +515,7 @@ export class NotebookWriter {
         ? {
             cell_type: 'code' as const,
             source: source(),
-            metadata: { [METADATA_KEY]: tag as any, trusted: true },
+            metadata: { [METADATA_KEY]: tag as any },
             outputs: [],
             execution_count: null
           }
@@ -582,6 +608,20 @@ export class NotebookWriter {
   private _scrollPending = false;
   private _buffers = new Map<string, IRunBuffer>();
   private _held = new Map<string, RunEvent[]>();
+}
+
+/**
+ * Make a cell untrusted before writing model-made outputs into it: a cell of a trusted notebook
+ * (or one the user trusted before a replay rewrote it) must not render the new outputs trusted,
+ * nor be signed as trusted when the notebook is saved.
+ */
+function distrust(cellModel: ICodeCellModel): void {
+  if (cellModel.trusted) {
+    cellModel.trusted = false;
+  }
+  if (cellModel.getMetadata('trusted')) {
+    cellModel.setMetadata('trusted', false);
+  }
 }
 
 /** Whether two output lists show the same thing (streams compared by their joined text). */

@@ -2,6 +2,9 @@
  * A whole run as a chat turn: the prompt, assistant text streamed as rendered markdown, the code
  * steps (StepView) in the order they happened, notices, and a footer with status and token usage.
  * Used by the sidebar and by the `%%interpret` MIME renderer.
+ *
+ * Nothing in it is trusted (see trust.ts): the model's text is always sanitised markdown, and the
+ * code's outputs render untrusted until the user picks "Trust outputs" on the ended run.
  */
 
 import type { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
@@ -18,17 +21,20 @@ import {
   RunItem
 } from './runState';
 import { StepView } from './stepView';
+import { confirmTrust, hasActiveContent } from './trust';
 
 export interface IRunViewOptions {
   rendermime: IRenderMimeRegistry;
   languages: IEditorLanguageRegistry | null;
   /** Show the prompt bubble (the magic's renderer does not: the prompt is the cell above). */
   showPrompt?: boolean;
-  /** Whether outputs may render active content. */
+  /** Whether the code's outputs may render active content (default false: only the user trusts). */
   trusted?: boolean;
+  /** Called once the user has trusted this run's outputs (to trust its notebook cells as well). */
+  onTrusted?: (runId: string) => void;
 }
 
-/** Renders markdown through rendermime, coalescing rapid updates. */
+/** Renders the model's markdown through rendermime, always untrusted (sanitised), coalescing updates. */
 class MarkdownView extends Widget {
   constructor(private _rendermime: IRenderMimeRegistry) {
     super();
@@ -91,6 +97,7 @@ export class RunView extends Panel {
     this.addClass('jp-codeinterp-run');
     this.node.dataset.runId = runId;
     this._state = newRunState(runId);
+    this._trusted = _options.trusted === true;
 
     this._prompt = new Widget();
     this._prompt.addClass('jp-codeinterp-prompt');
@@ -119,6 +126,26 @@ export class RunView extends Panel {
 
   get state(): IRunState {
     return this._state;
+  }
+
+  /** Whether the user trusted this run's outputs. */
+  get trusted(): boolean {
+    return this._trusted;
+  }
+
+  /** Re-render the run's outputs trusted; the model's text stays sanitised. */
+  trust(): void {
+    if (this._trusted) {
+      return;
+    }
+    this._trusted = true;
+    for (const view of this._steps.values()) {
+      view.setTrusted(true);
+    }
+    this.node.dataset.trusted = 'true';
+    this._footerKey = '';
+    this._renderFooter();
+    this._options.onTrusted?.(this._state.runId);
   }
 
   /** Apply one event and re-render what it changed. Returns false for a duplicate. */
@@ -203,7 +230,10 @@ export class RunView extends Panel {
           widget = new MarkdownView(this._options.rendermime);
           break;
         case 'step': {
-          const view = new StepView(item.step, this._options);
+          const view = new StepView(item.step, {
+            ...this._options,
+            trusted: this._trusted
+          });
           this._steps.set(item.step, view);
           widget = view;
           break;
@@ -233,11 +263,18 @@ export class RunView extends Panel {
 
   private _renderFooter(): void {
     const state = this._state;
+    // Trust is offered on an ended run whose outputs would render differently if trusted.
+    const offerTrust =
+      !this._trusted &&
+      !isActive(state) &&
+      [...state.steps.values()].some(s => hasActiveContent(s.outputs));
     const key = JSON.stringify([
       state.status,
       state.steps.size,
       state.usage,
-      state.reason
+      state.reason,
+      offerTrust,
+      this._trusted
     ]);
     if (key === this._footerKey) {
       return;
@@ -274,6 +311,16 @@ export class RunView extends Panel {
       usage.textContent = `${u.total_tokens.toLocaleString()} tokens (${u.prompt_tokens.toLocaleString()} in · ${u.completion_tokens.toLocaleString()} out)`;
       node.appendChild(usage);
     }
+    if (offerTrust) {
+      node.appendChild(this._trustButton());
+    } else if (this._trusted) {
+      const badge = document.createElement('span');
+      badge.className = 'jp-codeinterp-trusted';
+      badge.textContent = 'Outputs trusted';
+      badge.title =
+        'You trusted the outputs of this run: they may run JavaScript. Reload to show them untrusted again.';
+      node.appendChild(badge);
+    }
     if (state.reason && state.status !== 'completed') {
       const reason = document.createElement('div');
       reason.className = 'jp-codeinterp-run-reason';
@@ -293,7 +340,27 @@ export class RunView extends Panel {
     }
   }
 
+  private _trustButton(): HTMLButtonElement {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className =
+      'jp-Button jp-mod-styled jp-mod-minimal jp-codeinterp-trust';
+    button.textContent = 'Trust outputs';
+    button.title =
+      'Outputs are shown untrusted: no scripts, no event handlers, no javascript: links. ' +
+      'Trust them to render them as they are (they may then run JavaScript in this page).';
+    button.addEventListener('click', () => {
+      void confirmTrust().then(yes => {
+        if (yes && !this.isDisposed) {
+          this.trust();
+        }
+      });
+    });
+    return button;
+  }
+
   private _state: IRunState;
+  private _trusted: boolean;
   private _prompt: Widget;
   private _body: Panel;
   private _thinking: Widget;

@@ -307,7 +307,10 @@ export class NotebookSession {
     if (!view) {
       view = new RunView(runId, {
         rendermime: this._options.rendermime,
-        languages: this._options.languages
+        languages: this._options.languages,
+        // Untrusted until the user trusts the run; then its notebook cells are trusted too.
+        trusted: false,
+        onTrusted: id => this.writer.trustRun(id)
       });
       this._runs.set(runId, view);
       this.view.addWidget(view);

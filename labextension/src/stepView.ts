@@ -15,7 +15,7 @@ import type { IStepState } from './runState';
 export interface IStepViewOptions {
   rendermime: IRenderMimeRegistry;
   languages: IEditorLanguageRegistry | null;
-  /** Whether outputs may render active content (false for outputs of an untrusted notebook). */
+  /** Whether outputs may render active content: only once the user trusted them (default false). */
   trusted?: boolean;
 }
 
@@ -103,7 +103,7 @@ export class StepView extends Panel {
     this._message.className = 'jp-codeinterp-step-message';
 
     this._outputModel = new OutputAreaModel({
-      trusted: _options.trusted !== false
+      trusted: _options.trusted === true
     });
     this._outputs = new OutputArea({
       model: this._outputModel,
@@ -141,6 +141,11 @@ export class StepView extends Panel {
     if (this._state) {
       this._stage.textContent = stageLabel(this._state);
     }
+  }
+
+  /** Re-render the outputs trusted (or not): the user's explicit choice. */
+  setTrusted(trusted: boolean): void {
+    this._outputModel.trusted = trusted;
   }
 
   get isRunning(): boolean {
