@@ -19,7 +19,8 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web, websocket
 
-from .runs import BadRequest, RunService, ServiceError, parse_after, parse_since, parse_start_request
+from .runs import RunService
+from .validation import ServiceError, max_body_bytes, parse_after, parse_json_body, parse_since, parse_start_request
 
 AUTH_RESOURCE = "codeinterp"
 
@@ -58,12 +59,8 @@ class BaseHandler(ServiceAccess, APIHandler):
         super().write_error(status_code, **kwargs)
 
     def json_body(self) -> Any:
-        """The request body as JSON; malformed JSON or text that is not UTF-8 is a 400, never a 500."""
-        raw = self.request.body or b""
-        try:
-            return json.loads(raw.decode("utf-8")) if raw.strip() else None
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise BadRequest(f"The body is not valid JSON: {exc}") from None
+        """The request body as JSON, parsed with bounded size and depth: bad bodies are a 400 or 413, never a 500."""
+        return parse_json_body(self.request.body or b"", max_body_bytes(self.service.max_prompt_chars))
 
     def reply(self, body: Any, status: int = 200) -> None:
         self.set_status(status)

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import posixpath
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .config import CodeInterpreter, ConfigError
-from .events import FINAL_STATUSES, zero_usage
+from .events import FINAL_STATUSES
+from .liverun import LiveRun
 from .redaction import scrub
 from .store import Store
+from .validation import Conflict, NotFound, StartRequest, Unavailable, normalize_notebook_path
 
 T = TypeVar("T")
 
@@ -33,230 +33,8 @@ SHUTDOWN_REASON = "The server shut down while this run was in progress."
 RESTART_REASON = "The server restarted while this run was in progress."
 
 
-class ServiceError(Exception):
-    """A request the service refuses; ``status`` is the HTTP status the handlers answer with."""
-
-    status = 400
-
-    def __init__(self, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        #: Extra JSON fields for the error body (e.g. the active run's id on a 409).
-        self.extra = extra
-
-
-class BadRequest(ServiceError):
-    status = 400
-
-
-class NotFound(ServiceError):
-    status = 404
-
-
-class Conflict(ServiceError):
-    status = 409
-
-
-class PromptTooLarge(ServiceError):
-    status = 413
-
-
-class Unavailable(ServiceError):
-    status = 503
-
-
 def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
-
-
-# -- request validation -------------------------------------------------------------------------------
-
-
-@dataclass
-class StartRequest:
-    kernel_id: str
-    prompt: str
-    notebook_path: str = ""
-    #: ``None``: continue the notebook's latest thread; ``"new"``: start one; else an existing thread's id.
-    thread_id: str | None = None
-    #: Overrides ``CodeInterpreter.model`` for this run (e.g. one picked from ``GET /codeinterp/models``).
-    model: str | None = None
-
-
-def _optional_str(body: dict[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadRequest(f"'{key}' must be a string, got {type(value).__name__}")
-    return value
-
-
-def normalize_notebook_path(path: str) -> str:
-    """A server-relative API path (``dir/a.ipynb``); refuse anything that climbs out of the root."""
-    if "\x00" in path or "\\" in path:
-        raise BadRequest("'notebook_path' must be a relative path with / separators")
-    cleaned = posixpath.normpath("/" + path.strip().lstrip("/"))[1:]
-    if path.strip() and ".." in path.split("/"):
-        raise BadRequest("'notebook_path' must not contain '..'")
-    return cleaned
-
-
-def parse_start_request(body: Any, max_prompt_chars: int) -> StartRequest:
-    """Validate ``POST /codeinterp/runs``; every problem is a ``BadRequest`` (or 413) saying what is wrong."""
-    if not isinstance(body, dict):
-        raise BadRequest('The body must be a JSON object: {"kernel_id": "...", "prompt": "..."}')
-    kernel_id = _optional_str(body, "kernel_id")
-    if not kernel_id:
-        raise BadRequest("'kernel_id' is required: the id of a running kernel (GET /api/kernels)")
-    if len(kernel_id) > 200:
-        raise BadRequest("'kernel_id' is too long")
-    prompt = _optional_str(body, "prompt")
-    if prompt is None or not prompt.strip():
-        raise BadRequest("'prompt' is required and must not be empty")
-    if len(prompt) > max_prompt_chars:
-        raise PromptTooLarge(
-            f"The prompt has {len(prompt):,} characters; the limit is {max_prompt_chars:,} "
-            "(CodeInterpreterApp.max_prompt_chars)."
-        )
-    notebook_path = normalize_notebook_path(_optional_str(body, "notebook_path") or "")
-    thread_id = _optional_str(body, "thread_id") or None
-    if thread_id is not None and len(thread_id) > 200:
-        raise BadRequest("'thread_id' is too long")
-    model = (_optional_str(body, "model") or "").strip() or None
-    if model is not None and len(model) > 200:
-        raise BadRequest("'model' is too long")
-    return StartRequest(kernel_id, prompt, notebook_path, thread_id, model)
-
-
-def parse_after(value: str | None) -> int:
-    """The ``after`` query argument of the events stream: a non-negative integer, default 0."""
-    if value is None or value == "":
-        return 0
-    try:
-        after = int(value)
-    except ValueError:
-        raise BadRequest(f"'after' must be a non-negative integer, got {value!r}") from None
-    if after < 0:
-        raise BadRequest(f"'after' must be a non-negative integer, got {value!r}")
-    return after
-
-
-def parse_since(value: str) -> float:
-    """The ``since`` query argument of the runs listing: a server time (seconds), as its ``now`` gave it."""
-    try:
-        since = float(value)
-    except ValueError:
-        since = math.nan
-    if not (math.isfinite(since) and since >= 0):
-        raise BadRequest(f"'since' must be a time in seconds (the 'now' of a previous answer), got {value!r}")
-    return since
-
-
-# -- a run in progress --------------------------------------------------------------------------------
-
-
-@dataclass
-class LiveRun:
-    """A run in progress: its events in memory for followers, its steps so far, and how to stop it."""
-
-    run_id: str
-    thread_id: str
-    kernel_id: str
-    notebook_path: str
-    prompt: str
-    model: str
-    created: float
-    status: str = "queued"
-    reason: str = ""
-    answer: str = ""
-    usage: dict[str, Any] = field(default_factory=lambda: {**zero_usage()})
-    #: ``events[i]["seq"] == i + 1``: a follower's cursor is an index.
-    events: list[dict[str, Any]] = field(default_factory=list)
-    steps: dict[int, dict[str, Any]] = field(default_factory=dict)
-    ended: bool = False
-    interp: Any = None
-    task: asyncio.Task[None] | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def last_seq(self) -> int:
-        return len(self.events)
-
-    def add(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
-        self._apply(event)
-        wakeup, self._wakeup = self._wakeup, asyncio.Event()
-        wakeup.set()
-
-    async def wait_beyond(self, seq: int) -> None:
-        """Return once there is an event after ``seq``, or the run has ended."""
-        while self.last_seq <= seq and not self.ended:
-            await self._wakeup.wait()
-
-    def _apply(self, event: dict[str, Any]) -> None:
-        kind = event.get("type")
-        if kind == "run_started":
-            self.status = "running"
-        elif kind == "usage":
-            self.usage = dict(event["usage"])
-        elif kind == "run_ended":
-            self.status = event["status"]
-            self.reason = event.get("reason", "")
-            self.answer = event.get("answer", "")
-            self.usage = dict(event.get("usage") or self.usage)
-            self.ended = True
-        elif kind == "step":
-            self._apply_step(event)
-
-    def _apply_step(self, event: dict[str, Any]) -> None:
-        n = int(event["step"])
-        step = self.steps.setdefault(
-            n,
-            {
-                "step": n,
-                "code": "",
-                "outputs": [],
-                "status": "running",
-                "execution_count": None,
-                "elapsed": None,
-            },
-        )
-        stage = event.get("stage")
-        if stage == "code_delta":
-            step["code"] += event.get("delta", "")
-        elif stage == "in_progress":
-            if "code" in event:
-                step["code"] = event["code"]
-            output = event.get("output")
-            if output is not None:
-                if output.get("output_type") == "clear_output":
-                    step["outputs"] = []
-                else:
-                    step["outputs"].append(output)
-        elif stage == "completed":
-            for key in ("code", "outputs", "status", "execution_count", "elapsed", "message"):
-                if key in event:
-                    step[key] = event[key]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "thread_id": self.thread_id,
-            "kernel_id": self.kernel_id,
-            "notebook_path": self.notebook_path,
-            "prompt": self.prompt,
-            "model": self.model,
-            "status": self.status,
-            "reason": self.reason,
-            "answer": self.answer,
-            "steps": [dict(self.steps[n]) for n in sorted(self.steps)],
-            "usage": dict(self.usage),
-            "created": self.created,
-            "ended": None,
-            "last_seq": self.last_seq,
-        }
 
 
 # -- the service --------------------------------------------------------------------------------------

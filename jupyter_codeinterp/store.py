@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -89,8 +90,21 @@ class StoreError(RuntimeError):
     """The store file cannot be used (e.g. written by a newer version)."""
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: str) -> str:
+    """``value`` as SQLite can store it: what a model or a kernel sends may hold lone surrogates, which UTF-8 cannot
+    encode; they become U+FFFD rather than losing the whole write. (Requests are refused such text with a 400.)"""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", value)
+    return value
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _text(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
 
 class Store:
@@ -212,12 +226,12 @@ class Store:
             (
                 run_id,
                 int(step["step"]),
-                step.get("code", ""),
+                _text(step.get("code", "")),
                 _dumps(step.get("outputs", [])),
                 step.get("status", ""),
                 step.get("execution_count"),
                 step.get("elapsed"),
-                step.get("message", ""),
+                _text(step.get("message", "")),
             ),
         )
 
@@ -241,7 +255,7 @@ class Store:
             thread_id = row["thread_id"]
             db.execute(
                 "UPDATE runs SET status = ?, reason = ?, answer = ?, usage = ?, ended = ? WHERE run_id = ?",
-                (status, reason, answer, _dumps(usage), now, run_id),
+                (status, _text(reason), _text(answer), _dumps(usage), now, run_id),
             )
             for step in steps:
                 self._put_step(db, run_id, step)

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPResponse
+from tornado.httpclient import HTTPRequest, HTTPResponse
+from tornado.websocket import websocket_connect
 
 from tests.conftest import TEST_KEY
 from tests.scripted_llm import ScriptedLLM
@@ -70,9 +71,19 @@ def server_config(llm: ScriptedLLM, store_path: Path) -> dict[str, Any]:
 class Api:
     """JSON calls to the server that return ``(status, body)`` instead of raising on 4xx."""
 
-    def __init__(self, fetch: Callable[..., Awaitable[HTTPResponse]], ws_fetch: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        fetch: Callable[..., Awaitable[HTTPResponse]],
+        ws_fetch: Callable[..., Any],
+        server: Any = None,
+        auth: dict[str, str] | None = None,
+        base_url: str = "/",
+    ) -> None:
         self._fetch = fetch
         self._ws_fetch = ws_fetch
+        self._server = server
+        self._auth = auth or {}
+        self._base = base_url.rstrip("/")
         #: Every response body seen, for the key-leak scan.
         self.bodies: list[str] = []
 
@@ -88,6 +99,24 @@ class Api:
         except ValueError:
             payload = text
         return response.code, payload
+
+    async def raw(self, method: str, target: str, body: bytes | None = None) -> tuple[int, Any]:
+        """A request to ``target`` exactly as written (path and query, percent-encoding and all), not escaped."""
+        if body is None and method in ("POST", "PUT", "PATCH"):
+            body = b""
+        response = await self._server.fetch(
+            self._base + target, method=method, body=body, headers=dict(self._auth), raise_error=False
+        )
+        text = response.body.decode(errors="replace") if response.body else ""
+        try:
+            return response.code, json.loads(text) if text else None
+        except ValueError:
+            return response.code, text
+
+    async def raw_events(self, target: str) -> Any:
+        """The events websocket at ``target`` (path and query as written); raises HTTPClientError if refused."""
+        url = f"ws://127.0.0.1:{self._server.get_http_port()}{self._base}{target}"
+        return await websocket_connect(HTTPRequest(url, headers=dict(self._auth)))
 
     async def get(self, *path: str, **kw: Any) -> Any:
         return await self.call("GET", *path, **kw)
@@ -135,8 +164,8 @@ class Api:
 
 
 @pytest.fixture
-def api(jp_fetch: Any, jp_ws_fetch: Any) -> Api:
-    return Api(jp_fetch, jp_ws_fetch)
+def api(jp_fetch: Any, jp_ws_fetch: Any, http_server_client: Any, jp_auth_header: Any, jp_base_url: str) -> Api:
+    return Api(jp_fetch, jp_ws_fetch, http_server_client, jp_auth_header, jp_base_url)
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tornado.httpclient import HTTPClientError
 
+from jupyter_codeinterp.validation import MAX_JSON_DEPTH, BadRequest, json_depth, parse_json_body
 from tests.scripted_llm import ScriptedLLM, answer
 from tests.server_support import *  # noqa: F403
 from tests.server_support import Api
@@ -111,3 +113,121 @@ async def test_the_server_keeps_serving_after_bad_input(api: Api, llm: ScriptedL
     llm.script(answer("still here"))
     run = await api.wait((await api.start(kernel_id, "are you there?"))["run_id"])
     assert run["answer"] == "still here"
+
+
+# -- every byte of input is safe: bodies, text fields, query arguments and path ids --------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "fragment"),
+    [
+        (b"[" * 5000, 400, "deeper than"),
+        (b'{"a":' * 5000 + b"1" + b"}" * 5000, 400, "deeper than"),
+        (b'{"kernel_id": "K", "prompt": "hi", "extra": ' + b"[" * 40 + b"]" * 40 + b"}", 400, "deeper than"),
+        (b'{"kernel_id": "K", "prompt": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}', 201, ""),
+        (b'{"kernel_id": "K", "prompt": "hi", "n": ' + b"9" * 5000 + b"}", 400, "not valid JSON"),
+        (b'{"kernel_id": "K", "prompt": "' + b"x" * (12 * MAX_PROMPT + 65536) + b'"}', 413, "limit is"),
+    ],
+)
+async def test_bodies_are_parsed_with_bounded_depth_and_size(
+    api: Api, llm: ScriptedLLM, kernel_id: str, raw: bytes, status: int, fragment: str
+) -> None:
+    llm.script(answer("ok"))
+    code, body = await api.post("codeinterp", "runs", raw=raw.replace(b'"K"', f'"{kernel_id}"'.encode()))
+    if status == 201:
+        assert code == 201, body  # brackets inside a string are text, not nesting
+        await api.wait(body["run_id"])
+        return
+    _assert_json_error(code, body, status)
+    assert fragment in body["message"]
+
+
+@pytest.mark.parametrize("field", ["prompt", "kernel_id", "thread_id", "notebook_path", "model"])
+@pytest.mark.parametrize("bad", ["\ud800", "a\udfffb", "\udbff"])
+async def test_text_the_store_cannot_encode_is_400_naming_the_field(
+    api: Api, kernel_id: str, field: str, bad: str
+) -> None:
+    body = {"kernel_id": kernel_id, "prompt": "hi", field: bad}
+    status, reply = await api.post("codeinterp", "runs", body=body)  # json.dumps escapes it: "\ud800"
+    _assert_json_error(status, reply, 400)
+    assert f"'{field}'" in reply["message"] and "surrogate" in reply["message"]
+
+
+@pytest.mark.parametrize("field", ["kernel_id", "thread_id", "notebook_path", "model"])
+async def test_nul_and_control_characters_in_ids_and_paths_are_400_naming_the_field(
+    api: Api, kernel_id: str, field: str
+) -> None:
+    for bad in ("a\x00b", "\x1b[31m", "line\nbreak"):
+        status, reply = await api.post("codeinterp", "runs", body={"kernel_id": kernel_id, "prompt": "hi", field: bad})
+        _assert_json_error(status, reply, 400)
+        assert f"'{field}'" in reply["message"] and "control characters" in reply["message"]
+
+
+async def test_a_prompt_is_text_and_keeps_every_character_it_can_store(
+    api: Api, llm: ScriptedLLM, kernel_id: str
+) -> None:
+    prompt = "NUL \x00, tab \t, emoji \U0001f600, RTL \u202e, zero-width \u200b, BOM \ufeff"
+    llm.script(answer("ok"))
+    run = await api.wait((await api.start(kernel_id, prompt, notebook_path="weird/ünï cödé.ipynb"))["run_id"])
+    assert run["status"] == "completed" and run["prompt"] == prompt
+    assert run["notebook_path"] == "weird/ünï cödé.ipynb"
+    assert llm.requests[0]["messages"][-1]["content"] == prompt
+    _, thread = await api.get("codeinterp", "threads", run["thread_id"])
+    assert thread["messages"][1] == {"role": "user", "content": prompt}
+
+
+ODD_QUERY_VALUES = ["%00", "%ED%A0%80", "%FF%FE", "%25", "%C0%AE%C0%AE%2F", "..%2F..%2Fetc", "x" * 5000, "%E2%80%AE"]
+
+
+async def test_odd_query_arguments_are_4xx_or_an_answer_never_a_500(api: Api, kernel_id: str) -> None:
+    for route in ("/codeinterp/runs", "/codeinterp/threads"):
+        for name in ("notebook_path", "kernel_id", "since"):
+            for value in [*ODD_QUERY_VALUES, "1e999", "9" * 400, "-0", "0x10"]:
+                status, body = await api.raw("GET", f"{route}?{name}={value}")
+                assert status in (200, 400), (route, name, value, status, body)
+                assert isinstance(body, dict), body
+    status, body = await api.raw("GET", "/codeinterp/runs?notebook_path=%00")
+    assert status == 200 and body["runs"] == []  # tornado strips control characters from query arguments
+
+
+async def test_odd_path_ids_are_404_never_a_500(api: Api) -> None:
+    for run_id in ("%ED%A0%80", "%00", "..", "%2E%2E", "a%2Fb", "%FF", "r-" + "x" * 5000, "%252E%252E"):
+        for method, target in (
+            ("GET", f"/codeinterp/runs/{run_id}"),
+            ("POST", f"/codeinterp/runs/{run_id}/cancel"),
+            ("GET", f"/codeinterp/threads/{run_id}"),
+        ):
+            status, _ = await api.raw(method, target)
+            assert 400 <= status < 500, (method, target, status)
+
+
+async def test_the_events_stream_refuses_odd_after_values_before_the_upgrade(
+    api: Api, llm: ScriptedLLM, kernel_id: str
+) -> None:
+    llm.script(answer("ok"))
+    run_id = (await api.start(kernel_id, "hi"))["run_id"]
+    await api.wait(run_id)
+    # (tornado strips control characters and spaces from query arguments: "%00" and " " mean "after=", i.e. 0)
+    odd = [v for v in ODD_QUERY_VALUES if v != "%00"]
+    for after in [*odd, str(2**70), "9" * 5000, "1e3", "1.5", "0" * 30 + "1", "-0x1"]:
+        with pytest.raises(HTTPClientError) as refused:
+            ws = await api.raw_events(f"/codeinterp/runs/{run_id}/events?after={after}")
+            ws.close()
+        assert refused.value.code == 400, after
+    for run_id in ("%ED%A0%80", "..", "%00"):
+        with pytest.raises(HTTPClientError) as refused:
+            await api.raw_events(f"/codeinterp/runs/{run_id}/events")
+        assert 400 <= refused.value.code < 500, run_id
+
+
+def test_nesting_is_measured_without_recursion_and_strings_do_not_count() -> None:
+    assert json_depth('{"a": [1, {"b": "[[[[{{{{"}], "c": "\\"["}') == 3
+    assert json_depth("[" * 100_000) == 100_000
+    assert json_depth('"unterminated [[[') == 3  # then json.loads says what is wrong
+    assert parse_json_body(b"  ", 100) is None
+    with pytest.raises(BadRequest, match="deeper than"):
+        parse_json_body(b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1), 10_000)
+    value = parse_json_body(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH, 10_000)
+    for _ in range(MAX_JSON_DEPTH - 1):
+        [value] = value
+    assert value == []

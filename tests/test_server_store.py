@@ -103,3 +103,20 @@ def test_a_store_from_a_newer_version_is_refused_with_what_to_do(tmp_path: Path)
     db.close()
     with pytest.raises(StoreError, match="db_path"):
         Store(path)
+
+
+def test_text_from_the_model_or_the_kernel_that_utf8_cannot_encode_is_kept_with_a_replacement_character(
+    tmp_path: Path,
+) -> None:
+    # Requests with such text are refused (400); a model's or a kernel's output cannot be, and must not be lost.
+    store = Store(str(tmp_path / "s.sqlite"))
+    store.create_thread("t-1", "", "title")
+    store.create_run("r-1", "t-1", "k", "", "p", "m", time.time())
+    store.append_event({"seq": 1, "run_id": "r-1", "type": "text_delta", "delta": "a\ud800b"})
+    step = {"step": 1, "code": "print('\udfff')", "outputs": [{"text": "\ud83d"}], "status": "ok", "message": "\udc00"}
+    store.finish_run("r-1", status="completed", reason="\ud800", answer="x\ud800y", usage={}, steps=[step], messages=[])
+    assert store.events("r-1")[0]["delta"] == "a\ufffdb"
+    run = store.get_run("r-1")
+    assert run is not None and (run["answer"], run["reason"]) == ("x\ufffdy", "\ufffd")
+    assert run["steps"][0]["code"] == "print('\ufffd')" and run["steps"][0]["outputs"] == [{"text": "\ufffd"}]
+    store.close()
