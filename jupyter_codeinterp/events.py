@@ -93,6 +93,9 @@ class NoticeEvent(_Base):
     type: Literal["notice"]
     level: Literal["info", "warning"]
     message: str
+    #: When the model stream was cut off and is asked again: the assistant text it had streamed (the end of the
+    #: text shown), which clients take back so the retried reply does not follow a broken copy of itself.
+    retract_text: NotRequired[str]
 
 
 class RunEndedEvent(_Base):

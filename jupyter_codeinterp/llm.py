@@ -1,7 +1,8 @@
 """The model side: an ``openai`` client configured from ``CodeInterpreter``, and readers for its streams.
 
-Retries (429, 5xx, connection errors, timeouts, with backoff and Retry-After) are the openai client's own:
-we only set ``max_retries`` and ``timeout``.
+Retries of a request (429, 5xx, connection errors, timeouts, with backoff and Retry-After) are the openai
+client's own: we only set ``max_retries`` and ``timeout``. A stream that breaks or ends before its finish reason is
+past the client's reach; the loop asks again itself (``unfinished``, ``is_stream_break``).
 """
 
 from __future__ import annotations
@@ -78,6 +79,66 @@ def describe_error(exc: BaseException, config: CodeInterpreter) -> str:
     else:
         text = f"The model stream from {where} failed: {type(exc).__name__}: {exc}"
     return redact(text, config.api_key)
+
+
+def _kinds(exc: BaseException) -> set[str]:
+    """The names of ``exc``'s classes: the openai client's transport is httpx or its successor httpx2, whose
+    exception classes have the same names."""
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def is_stream_break(exc: BaseException) -> bool:
+    """Did the connection break while the reply streamed (reset, closed mid-body, stalled past the timeout)?
+
+    Such a stream is cut off, like one that ends without a finish reason: safe to ask again.
+    """
+    import openai
+
+    return isinstance(exc, openai.APIConnectionError) or "TransportError" in _kinds(exc)
+
+
+def unfinished(reply: Reply) -> str | None:
+    """Why a streamed reply is not a whole answer: ``"cut"`` (no finish reason: the stream ended or broke early),
+    ``"length"`` (the model hit its output token limit); None when it finished.
+
+    Any other finish reason counts as finished: ``stop`` and ``tool_calls``, and the variants some servers send.
+    llama.cpp, Ollama and vLLM all send one in their last chunk.
+    """
+    if reply.finish_reason == "length":
+        return "length"
+    return None if reply.finish_reason else "cut"
+
+
+def describe_unfinished(problem: str, broken: BaseException | None, config: CodeInterpreter) -> str:
+    """The reason a run ends when its model stream never finished, after ``max_retries`` more tries."""
+    attempts = config.max_retries + 1
+    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    where = f"{config.resolved_base_url} (model {config.model!r})"
+    if problem == "length":
+        text = (
+            f"The answer was truncated: the model hit its output token limit ({tries}; {where}). "
+            "Raise the server's output limit or ask for a shorter answer."
+        )
+    else:
+        text = f"The model stream was cut off before it finished{_break_detail(broken, config)} ({tries}; {where})."
+    return redact(text, config.api_key)
+
+
+def _break_detail(exc: BaseException | None, config: CodeInterpreter) -> str:
+    import openai
+
+    if exc is None:
+        return ""
+    if isinstance(exc, openai.APIConnectionError) and exc.__cause__ is not None:
+        exc = exc.__cause__  # the client wraps transport errors mid-stream in APIConnectionError
+    kinds = _kinds(exc)
+    if kinds & {"TimeoutException", "APITimeoutError"}:
+        return f": nothing arrived for {config.request_timeout:g} s"
+    if "RemoteProtocolError" in kinds:
+        return ": the server closed the connection mid-answer"
+    if "ReadError" in kinds:
+        return ": the connection was reset"
+    return f": {type(exc).__name__}"
 
 
 def _short_detail(exc: Any) -> str:
@@ -231,6 +292,8 @@ class Reply:
     tool_calls: list[ToolCall] = field(default_factory=list)
     usage: dict[str, int] | None = None
     finish_reason: str | None = None
+    #: The error that broke the stream before it finished, if one did.
+    broken: BaseException | None = None
 
 
 def parse_code_arguments(arguments: str) -> str:

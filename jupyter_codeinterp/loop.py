@@ -22,14 +22,17 @@ from .llm import (
     Reply,
     ToolCall,
     describe_error,
+    describe_unfinished,
+    is_stream_break,
     make_client,
     parse_code_arguments,
     parse_json_tool_text,
     rejects_tools,
+    unfinished,
 )
 from .outputs import render_for_model, settle_live
 from .prompts import system_prompt
-from .redaction import redact, scrub
+from .redaction import OutputRedactor, StreamRedactor, redact, scrub
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +88,40 @@ class _RunState:
         return self.step_count
 
 
+@dataclass
+class _Turn:
+    """One request to the model as shown so far, so that a stream cut off can be taken back and asked again.
+
+    Its text and code are shown through redactors: a key the model was given (or made up) never goes out in pieces.
+    """
+
+    text: StreamRedactor
+    secret: str | None
+    fence: FenceStream = field(default_factory=FenceStream)
+    code: dict[int, StreamRedactor] = field(default_factory=dict)
+    #: The assistant text shown to the user so far (text_delta events).
+    shown: str = ""
+
+    def code_redactor(self, step: int) -> StreamRedactor:
+        return self.code.setdefault(step, StreamRedactor(self.secret))
+
+
+#: What a step the model was still writing says when its stream was cut off (by ``unfinished``'s reason).
+_NOT_RUN = {
+    "cut": "Not run: the model stream was cut off before this code was complete.",
+    "length": "Not run: the model hit its output token limit before this code was complete.",
+}
+_RETRYING = {
+    "cut": "The model stream was cut off before it finished; asking again",
+    "length": "The model hit its output token limit before finishing; asking again",
+}
+
+
 class Interpreter:
     """Runs one prompt to an answer. Make one per run; ``cancel()`` may be called from anywhere on the loop."""
+
+    #: Seconds before asking the model again after a cut stream; doubles with each retry of a turn.
+    retry_backoff = 0.5
 
     def __init__(self, config: CodeInterpreter, executor: Executor, *, client: Any = None) -> None:
         self.config = config
@@ -207,12 +242,11 @@ class Interpreter:
             )
         st.append({"role": "user", "content": prompt})
         while True:
-            fence = FenceStream()
-            reply = await self._complete(st, em, fence)
+            reply, turn = await self._complete(st, em)
             if reply.tool_calls:
                 await self._run_tool_calls(st, em, reply)
                 continue
-            code, step = self._text_code(reply, fence, st)
+            code, step = self._text_code(reply, turn.fence, st)
             if code is not None:
                 st.append({"role": "assistant", "content": reply.content})
                 if step is None:
@@ -303,7 +337,31 @@ class Interpreter:
 
     # -- one model turn ------------------------------------------------------------------------------
 
-    async def _complete(self, st: _RunState, em: Emitter, fence: FenceStream) -> Reply:
+    async def _complete(self, st: _RunState, em: Emitter) -> tuple[Reply, _Turn]:
+        """One model turn. A stream that did not finish (cut off, or stopped at the output token limit) is no
+        answer: nothing from it runs, and the same request is made again, up to ``max_retries`` times."""
+        retries = 0
+        while True:
+            turn = _Turn(StreamRedactor(self.config.api_key), self.config.api_key)
+            reply = await self._stream(st, em, turn)
+            problem = unfinished(reply)
+            if problem is None:
+                await self._finish_turn(em, turn)
+                return reply, turn
+            wrote_code = bool(st.open_steps)
+            for step, (code, _) in sorted(st.open_steps.items()):  # only this turn's steps are open now
+                await self._complete_step(st, em, step, code, ExecResult("skipped", message=_NOT_RUN[problem]), 0.0)
+            if retries >= self.config.max_retries:
+                raise _Stop("failed", describe_unfinished(problem, reply.broken, self.config))
+            retries += 1
+            take_back = {"retract_text": turn.shown} if turn.shown and not wrote_code else {}
+            message = f"{_RETRYING[problem]} (retry {retries} of {self.config.max_retries})."
+            await em.emit("notice", level="warning", message=message, **take_back)
+            log.info("codeinterp run %s: model stream unfinished (%s), retrying", em.run_id, problem)
+            await asyncio.sleep(self.retry_backoff * 2 ** (retries - 1))
+
+    async def _stream(self, st: _RunState, em: Emitter, turn: _Turn) -> Reply:
+        """Make one model request and show its reply as it streams; a stream that breaks is returned ``broken``."""
         cfg = self.config
         kwargs: dict[str, Any] = {
             "model": cfg.model,
@@ -325,7 +383,7 @@ class Interpreter:
                     level="warning",
                     message="The endpoint rejected tool calling; falling back to ```python blocks in text.",
                 )
-                return await self._complete(st, em, fence)
+                return await self._stream(st, em, turn)
             raise self._llm_failure(exc) from exc
         reply = Reply()
         calls: dict[int, ToolCall] = {}
@@ -339,14 +397,13 @@ class Interpreter:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # only the model's stream failing is the model's fault
-                    raise self._llm_failure(exc) from exc
-                await self._on_chunk(st, em, fence, reply, calls, chunk)
+                    if not is_stream_break(exc):
+                        raise self._llm_failure(exc) from exc
+                    reply.broken = exc
+                    break
+                await self._on_chunk(st, em, turn, reply, calls, chunk)
         finally:
             await _close_quietly(stream)
-        if self._markdown:
-            rest = fence.finish()
-            if rest:
-                await em.emit("text_delta", delta=rest)
         reply.tool_calls = [calls[i] for i in sorted(calls)]
         for call in reply.tool_calls:
             call.id = call.id or f"call_{uuid.uuid4().hex[:12]}"  # some local servers send none
@@ -356,8 +413,31 @@ class Interpreter:
             await em.emit("usage", usage=dict(st.usage))
         return reply
 
+    async def _finish_turn(self, em: Emitter, turn: _Turn) -> None:
+        """The stream finished: show what was held back (markdown prose, redactors' tails)."""
+        if self._markdown:
+            rest = turn.fence.finish()
+            if rest:
+                await self._say(em, turn, rest)
+        await self._flush_text(em, turn)
+        for step, redactor in turn.code.items():
+            rest = redactor.flush()
+            if rest:
+                await em.step(step, "code_delta", delta=rest)
+
+    async def _say(self, em: Emitter, turn: _Turn, text: str) -> None:
+        await self._show_text(em, turn, turn.text.feed(text))
+
+    async def _flush_text(self, em: Emitter, turn: _Turn) -> None:
+        await self._show_text(em, turn, turn.text.flush())
+
+    async def _show_text(self, em: Emitter, turn: _Turn, text: str) -> None:
+        if text:
+            turn.shown += text
+            await em.emit("text_delta", delta=text)
+
     async def _on_chunk(
-        self, st: _RunState, em: Emitter, fence: FenceStream, reply: Reply, calls: dict[int, ToolCall], chunk: Any
+        self, st: _RunState, em: Emitter, turn: _Turn, reply: Reply, calls: dict[int, ToolCall], chunk: Any
     ) -> None:
         if getattr(chunk, "usage", None):
             reply.usage = {
@@ -371,28 +451,31 @@ class Interpreter:
         delta = choice.delta
         if delta is not None and delta.content:
             reply.content += delta.content
-            await self._on_text(st, em, fence, delta.content)
+            await self._on_text(st, em, turn, delta.content)
         for tc in (delta.tool_calls if delta is not None else None) or []:
-            await self._on_tool_delta(st, em, calls, tc)
+            await self._on_tool_delta(st, em, turn, calls, tc)
         if choice.finish_reason:
             reply.finish_reason = choice.finish_reason
 
     def _llm_failure(self, exc: BaseException) -> _Stop:
         return _Stop("failed", describe_error(exc, self.config))
 
-    async def _on_text(self, st: _RunState, em: Emitter, fence: FenceStream, text: str) -> None:
+    async def _on_text(self, st: _RunState, em: Emitter, turn: _Turn, text: str) -> None:
         if not self._markdown:
-            await em.emit("text_delta", delta=text)
+            await self._say(em, turn, text)
             return
-        prose, code, started = fence.feed(text)
+        prose, code, started = turn.fence.feed(text)
         if prose:
-            await em.emit("text_delta", delta=prose)
+            await self._say(em, turn, prose)
         if started:
+            await self._flush_text(em, turn)
             await em.step(st.next_step(), "started")
         if code:
-            await self._code_delta(st, em, st.step_count, code)
+            await self._code_delta(st, em, turn, st.step_count, code)
 
-    async def _on_tool_delta(self, st: _RunState, em: Emitter, calls: dict[int, ToolCall], tc: Any) -> None:
+    async def _on_tool_delta(
+        self, st: _RunState, em: Emitter, turn: _Turn, calls: dict[int, ToolCall], tc: Any
+    ) -> None:
         index = tc.index if tc.index is not None else len(calls)
         call = calls.get(index)
         if call is None:
@@ -403,6 +486,7 @@ class Interpreter:
         if fn is not None and fn.name:
             call.name += fn.name
         if call.step is None and call.name:
+            await self._flush_text(em, turn)
             call.step = st.next_step()
             await em.step(call.step, "started")
         if fn is not None and fn.arguments:
@@ -410,12 +494,14 @@ class Interpreter:
             if call.step is not None:
                 new = call.stream.feed(fn.arguments)
                 if new:
-                    await self._code_delta(st, em, call.step, new)
+                    await self._code_delta(st, em, turn, call.step, new)
 
-    async def _code_delta(self, st: _RunState, em: Emitter, step: int, delta: str) -> None:
+    async def _code_delta(self, st: _RunState, em: Emitter, turn: _Turn, step: int, delta: str) -> None:
         code, outputs = st.open_steps.get(step, ("", []))
         st.open_steps[step] = (code + delta, outputs)
-        await em.step(step, "code_delta", delta=delta)
+        shown = turn.code_redactor(step).feed(delta)
+        if shown:
+            await em.step(step, "code_delta", delta=shown)
 
     # -- one execution --------------------------------------------------------------------------------
 
@@ -426,18 +512,32 @@ class Interpreter:
         await em.step(step, "in_progress", code=code)
         started = time.monotonic()
 
-        async def on_output(output: Output) -> None:
-            output = scrub(output, cfg.api_key)
+        streams = OutputRedactor(cfg.api_key)
+
+        async def show(output: Output) -> None:
             st.open_steps[step][1].append(output)
             await em.step(step, "in_progress", output=output)
+
+        async def on_output(output: Output) -> None:
+            for shown in streams.feed(output):
+                await show(shown)
+
+        async def flush() -> None:
+            for shown in streams.flush():
+                await show(shown)
 
         st.executed += 1
         try:
             result = await self.executor.execute(code, on_output, cfg.exec_timeout)
         except KernelUnavailable as exc:
+            await flush()
             outputs = settle_live(st.open_steps[step][1])
             await self._complete_step(st, em, step, code, ExecResult("error", outputs), 0.0)
             raise _Stop("failed", str(exc)) from exc
+        except BaseException:  # cancelled: what was held back still belongs to the step's outputs
+            await flush()
+            raise
+        await flush()
         elapsed = time.monotonic() - started
         result.outputs = scrub(result.outputs, cfg.api_key)
         view = render_for_model(result.outputs, limit=cfg.max_output_chars, vision=cfg.vision)

@@ -11,6 +11,14 @@ reply, streamed as server-sent events the way real servers stream (tool-call arg
 A reply is a dict made by one of the helpers below, or a callable ``(request_body) -> reply dict`` for replies
 that depend on what the model was sent. When the script runs out the server answers 400 with a clear message.
 
+Streams that do not finish, the way endpoints die mid-answer::
+
+    answer("The answer is 42.", finish="length")     # stopped at the output token limit
+    answer("The answer is 42.", finish=None)         # [DONE] but never a finish reason
+    cut(answer("The answer is 42."), at=13)          # the body ends cleanly after 13 characters: no finish, no [DONE]
+    cut(code("print(1)"), at=10, how="close")        # the connection closes mid-body (an incomplete chunked read)
+    cut(code("print(1)"), how="reset")               # the TCP connection is reset (RST) half way
+
 Run it standalone (for the browser tests, demos and manual CLI runs)::
 
     python tests/scripted_llm.py --port 8765 --script replies.json     # a JSON list of reply dicts
@@ -21,6 +29,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import socket
+import struct
 import threading
 import time
 import uuid
@@ -43,8 +53,11 @@ def code(
     delay: float = 0.0,
     name: str = "python",
     usage: bool = True,
+    finish: str | None = "tool_calls",
 ) -> Reply:
-    """A tool call ``python({"code": source})``, its JSON arguments streamed ``chunk`` characters at a time."""
+    """A tool call ``python({"code": source})``, its JSON arguments streamed ``chunk`` characters at a time.
+
+    ``finish`` is the finish reason of the last chunk (None: a last chunk without one)."""
     return {
         "kind": "tool_call",
         "name": name,
@@ -53,6 +66,7 @@ def code(
         "chunk": chunk,
         "delay": delay,
         "usage": usage,
+        "finish": finish,
     }
 
 
@@ -68,9 +82,28 @@ def raw_tool_call(arguments: str, *, name: str = "python", chunk: int = 12) -> R
     }
 
 
-def answer(text: str, *, chunk: int = 8, delay: float = 0.0, usage: bool = True) -> Reply:
-    """Plain assistant text with no tool call: the model's final answer (or markdown-mode code)."""
-    return {"kind": "text", "text": text, "chunk": chunk, "delay": delay, "usage": usage}
+def answer(text: str, *, chunk: int = 8, delay: float = 0.0, usage: bool = True, finish: str | None = "stop") -> Reply:
+    """Plain assistant text with no tool call: the model's final answer (or markdown-mode code).
+
+    ``finish`` is the finish reason of the last chunk: ``"length"`` for an answer stopped at the token limit,
+    None for a last chunk without one."""
+    return {"kind": "text", "text": text, "chunk": chunk, "delay": delay, "usage": usage, "finish": finish}
+
+
+CUT_MODES = ("end", "close", "reset")
+
+
+def cut(reply: Reply, *, at: int | None = None, how: str = "end") -> Reply:
+    """``reply`` (an ``answer`` or a ``code``) cut off after ``at`` characters of its content: its text, then its
+    tool call's arguments (the call itself starts once ``at`` reaches the end of the text). Default: half way.
+
+    ``how``: ``"end"`` ends the response body cleanly with no finish reason, usage or [DONE] (a proxy giving up, a
+    server stopping gracefully: the client sees a normal end of stream); ``"close"`` closes the connection mid-body;
+    ``"reset"`` resets the TCP connection."""
+    if how not in CUT_MODES:
+        raise ValueError(f"how must be one of {CUT_MODES}, not {how!r}")
+    size = len(reply.get("text", "")) + len(reply.get("arguments", "") if reply["kind"] == "tool_call" else "")
+    return {**reply, "cut_at": size // 2 if at is None else at, "cut": how}
 
 
 def markdown_code(source: str, prose: str = "Let me run this.") -> Reply:
@@ -241,7 +274,7 @@ class ScriptedLLM:
                 }
                 self._send(json.dumps(chunk))
 
-            def _end(self, body: dict[str, Any], reply: Reply, finish: str, completion_chars: int) -> None:
+            def _end(self, body: dict[str, Any], reply: Reply, finish: str | None, completion_chars: int) -> None:
                 self._chunk(body, {}, finish)
                 wants_usage = (body.get("stream_options") or {}).get("include_usage")
                 if wants_usage and reply.get("usage", True):
@@ -270,9 +303,7 @@ class ScriptedLLM:
                 if kind in ("hang", "drop"):
                     self._chunk(body, {"content": reply["text"]})
                     if kind == "drop":
-                        self.wfile.flush()
-                        self.close_connection = True
-                        self.connection.shutdown(2)
+                        self._cut("close")
                         return
                     deadline = time.monotonic() + reply["seconds"]
                     while time.monotonic() < deadline and not llm._stopping.is_set():
@@ -280,13 +311,23 @@ class ScriptedLLM:
                         self._chunk(body, {"content": ""})  # keep-alive; fails once the client is gone
                     self._end(body, reply, "stop", len(reply["text"]))
                     return
-                for piece in self._pieces(reply.get("text", ""), reply.get("chunk", 8)):
+                text = reply.get("text", "")
+                arguments = reply.get("arguments", "") if kind == "tool_call" else ""
+                cut_at = reply.get("cut_at")
+                budget = len(text) + len(arguments) if cut_at is None else cut_at
+                for piece in self._pieces(text[:budget], reply.get("chunk", 8)):
                     self._chunk(body, {"content": piece})
                     if delay:
                         time.sleep(delay)
-                if kind == "text":
-                    self._end(body, reply, "stop", len(reply["text"]))
+                if kind == "tool_call" and budget >= len(text):
+                    self._tool_call(body, reply, arguments[: budget - len(text)], delay)
+                if cut_at is not None:
+                    self._cut(reply.get("cut", "end"))
                     return
+                default = "stop" if kind == "text" else "tool_calls"
+                self._end(body, reply, reply.get("finish", default), len(text) + len(arguments))
+
+            def _tool_call(self, body: dict[str, Any], reply: Reply, arguments: str, delay: float) -> None:
                 call_id = f"call_{uuid.uuid4().hex[:10]}"
                 self._chunk(
                     body,
@@ -301,11 +342,26 @@ class ScriptedLLM:
                         ]
                     },
                 )
-                for piece in self._pieces(reply["arguments"], reply["chunk"]):
+                for piece in self._pieces(arguments, reply["chunk"]):
                     self._chunk(body, {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
                     if delay:
                         time.sleep(delay)
-                self._end(body, reply, "tool_calls", len(reply["arguments"]))
+
+            def _cut(self, how: str) -> None:
+                """Stop the stream before its finish: end the body cleanly, close the connection, or reset it."""
+                if how == "end":
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                    return
+                self.close_connection = True
+                self.wfile.flush()
+                if how == "close":
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                # An RST, not a FIN: linger 0, and close every reference to the socket (rfile holds one).
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.rfile.close()
+                self.connection.close()
 
         return Handler
 

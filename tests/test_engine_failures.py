@@ -151,11 +151,12 @@ async def test_an_unreachable_endpoint_fails_with_a_clear_reason(make_config, ke
     assert "Could not reach the model endpoint" in rec.result.reason and str(port) in rec.result.reason
 
 
-async def test_a_stream_that_breaks_off_fails_the_run_clearly(llm, make_config, kernel) -> None:
-    llm.script(drop())
-    rec = await run_prompt(make_config(), kernel, "hi")
-    assert rec.result.status == "failed"
-    assert "model" in rec.result.reason.lower()
+async def test_a_stream_that_breaks_off_is_retried_then_fails_the_run_clearly(llm, make_config, kernel) -> None:
+    llm.script(*[drop()] * 3)
+    rec = await run_prompt(make_config(max_retries=2), kernel, "hi")
+    assert rec.result.status == "failed" and len(llm.requests) == 3
+    assert rec.result.reason.startswith("The model stream was cut off before it finished")
+    assert "closed the connection mid-answer" in rec.result.reason
 
 
 async def test_no_model_configured_fails_with_what_to_set(make_config, kernel) -> None:

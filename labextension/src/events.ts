@@ -96,6 +96,11 @@ export interface INoticeEvent extends IBase {
   type: 'notice';
   level: 'info' | 'warning';
   message: string;
+  /**
+   * When the model stream was cut off and is asked again: the assistant text it had
+   * streamed (the end of the text shown), to take back before the retried reply.
+   */
+  retract_text?: string;
 }
 
 export interface IRunEndedEvent extends IBase {

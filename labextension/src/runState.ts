@@ -167,6 +167,9 @@ export function applyEvent(state: IRunState, event: RunEvent): boolean {
       });
       break;
     case 'notice':
+      if (event.retract_text) {
+        retractText(state, event.retract_text);
+      }
       state.items.push({
         kind: 'notice',
         level: event.level,
@@ -188,6 +191,17 @@ export function applyEvent(state: IRunState, event: RunEvent): boolean {
       break;
   }
   return true;
+}
+
+/** Take back text a cut-off model stream had shown: the end of the last text item. */
+function retractText(state: IRunState, text: string): void {
+  const last = state.items[state.items.length - 1];
+  if (last && last.kind === 'text' && last.text.endsWith(text)) {
+    last.text = last.text.slice(0, last.text.length - text.length);
+    if (!last.text) {
+      state.items.pop();
+    }
+  }
 }
 
 function hasTrailingText(state: IRunState, answer: string): boolean {
