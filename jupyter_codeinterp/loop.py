@@ -198,7 +198,7 @@ class Interpreter:
             await client.close()
 
     async def _end(self, state: _RunState, em: Emitter, status: str, reason: str) -> RunResult:
-        answer = state.answer if status == "completed" else ""
+        answer = redact(state.answer, self.config.api_key) if status == "completed" else ""
         await em.emit(
             "run_ended",
             status=status,
