@@ -19,6 +19,7 @@ import { codeInterpreterIcon } from './icon';
 import { RUN_MIME_TYPE, RunRenderer } from './mimeRenderer';
 import { IUISettings, NotebookSession } from './session';
 import { CodeInterpreterSidebar } from './sidebar';
+import { untrustedRendermime } from './trust';
 
 const PLUGIN_ID = 'jupyter-codeinterp:plugin';
 
@@ -80,8 +81,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
       let session = sessions.get(panel);
       if (!session || session.isDisposed) {
         session = new NotebookSession(panel, {
-          // The notebook's own registry: its outputs resolve relative paths like the notebook does.
-          rendermime: panel.content.rendermime ?? rendermime,
+          // The notebook's own registry: its outputs resolve relative paths like the notebook does;
+          // with a stricter sanitiser for what the model's code outputs (see trust.ts).
+          rendermime: untrustedRendermime(
+            panel.content.rendermime ?? rendermime
+          ),
           languages,
           settings: () => settings
         });
@@ -151,7 +155,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         createRenderer: options =>
           new RunRenderer(options, {
             tracker,
-            rendermime: () => rendermime,
+            // Cloned on first use, once every plugin has added its renderers.
+            rendermime: () => untrustedRendermime(rendermime),
             languages,
             autoScroll: () => settings.autoScroll
           })

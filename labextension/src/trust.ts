@@ -6,7 +6,8 @@
  * "Trust Notebook" does for cells.
  */
 
-import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Dialog, Sanitizer, showDialog } from '@jupyterlab/apputils';
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import type { Output } from './events';
 
@@ -29,6 +30,31 @@ export function hasActiveContent(outputs: Iterable<Output>): boolean {
     }
   }
   return false;
+}
+
+const strict = new WeakMap<IRenderMimeRegistry, IRenderMimeRegistry>();
+
+/**
+ * A clone of `base` whose sanitiser is stricter than JupyterLab's default in one way: untrusted
+ * HTML loses `data-commandlinker-*` attributes, with which a click on a harmless-looking button
+ * would run any JupyterLab command (open a terminal, run cells). Everything else (resolver, link
+ * handler, LaTeX, factories) is `base`'s.
+ */
+export function untrustedRendermime(
+  base: IRenderMimeRegistry
+): IRenderMimeRegistry {
+  let clone = strict.get(base);
+  if (!clone) {
+    const sanitizer = new Sanitizer();
+    sanitizer.setAllowCommandLinker?.(false);
+    const autolink = base.sanitizer.getAutolink?.();
+    if (autolink !== undefined) {
+      sanitizer.setAutolink(autolink);
+    }
+    clone = base.clone({ sanitizer });
+    strict.set(base, clone);
+  }
+  return clone;
 }
 
 /** Ask the user to confirm trusting a run's outputs; resolves to their answer. */

@@ -57,6 +57,9 @@ HTML_PAYLOAD = (
     + evil_img("html")
     + f'<a class="evil-link" href="{JS_LINK}">a javascript: link</a>'
     + "<script>window.__pwned = ['script']</script>"
+    # A click on this would run a JupyterLab command (here a visible, harmless one).
+    + """<button class="evil-command" data-commandlinker-command="apputils:change-theme" """
+    + """data-commandlinker-args='{"theme": "JupyterLab Dark"}'>a command button</button>"""
 )
 MARKDOWN_PAYLOAD = f"**Safe markdown** {evil_img('markdown')} [a markdown link]({JS_LINK})"
 SVG_PAYLOAD = (
@@ -124,6 +127,7 @@ def active_content(page: Any, scope: str) -> dict[str, int]:
                 handlers: all.filter(e => [...e.attributes].some(a => a.name.toLowerCase().startsWith('on'))).length,
                 jsUrls: all.filter(e => jsUrl(e.getAttribute('href')) || jsUrl(e.getAttribute('src'))).length,
                 scripts: all.filter(e => e.tagName === 'SCRIPT').length,
+                commandLinks: all.filter(e => e.hasAttribute('data-commandlinker-command')).length,
                 payloadImages: all.filter(e => (e.getAttribute('src') || '').includes(missing)).length,
             };
         }""",
@@ -136,7 +140,10 @@ def assert_inert(page: Any, scope: str, payload_images: int) -> None:
     settle(page)
     assert pwned(page) == [], pwned(page)
     found = active_content(page, scope)
-    assert found == {"handlers": 0, "jsUrls": 0, "scripts": 0, "payloadImages": found["payloadImages"]}, found
+    # Command links: our views strip them; notebook cells follow JupyterLab's setting (allowCommandLinker, on).
+    ours = scope in (SIDEBAR, MIME)
+    expected = {"handlers": 0, "jsUrls": 0, "scripts": 0, "commandLinks": 0 if ours else found["commandLinks"]}
+    assert found == {**expected, "payloadImages": found["payloadImages"]}, found
     # The payloads reached the renderers (sanitised, not dropped): the test saw what it means to test.
     assert found["payloadImages"] >= payload_images, found
 
@@ -264,6 +271,10 @@ def test_trust_outputs_trusts_the_run_in_the_sidebar_and_its_cells(
     assert link.get_attribute("href") is None
     link.click()
     assert pwned(page) == [], pwned(page)
+    # The command button lost its command; clicking it does nothing.
+    page.locator(f"{SIDEBAR} button.evil-command").click()
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => document.body.dataset.jpThemeName") == "JupyterLab Light"
 
     trust = page.locator(f"{SIDEBAR} .jp-codeinterp-trust")
     assert trust.count() == 1
