@@ -2,6 +2,7 @@
 
 Plain asyncio: no tornado, HTTP or UI imports, so the server, the CLI and the ``%%interpret`` magic share it.
 Messages are only ever appended (within a run and across a thread's runs) so providers' prompt caches hold.
+Streaming each model reply is ``modelturn``'s; running each step's code is here.
 """
 
 from __future__ import annotations
@@ -10,33 +11,22 @@ import asyncio
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .config import CodeInterpreter, ConfigError
-from .events import Emitter, EventSink, Output, StepStatus, Usage, zero_usage
+from .events import Emitter, EventSink, Output, StepStatus, Usage
 from .executor import ExecResult, Executor, KernelUnavailable
-from .llm import (
-    PYTHON_TOOL,
-    FenceStream,
-    Reply,
-    ToolCall,
-    describe_error,
-    describe_unfinished,
-    is_stream_break,
-    make_client,
-    parse_code_arguments,
-    parse_json_tool_text,
-    rejects_tools,
-    unfinished,
-)
+from .llm import FenceStream, Reply, make_client, parse_code_arguments, parse_json_tool_text
+from .loopstate import Message, RunState, Stop
+from .modelturn import ModelTurns
 from .outputs import render_for_model, settle_live
 from .prompts import system_prompt
-from .redaction import OutputRedactor, StreamRedactor, redact, scrub
+from .redaction import OutputRedactor, redact, scrub
+
+__all__ = ["Interpreter", "Message", "RunResult", "new_id"]
 
 log = logging.getLogger(__name__)
-
-Message = dict[str, Any]
 
 
 def new_id(prefix: str) -> str:
@@ -55,73 +45,8 @@ class RunResult:
     last_seq: int = 0
 
 
-class _Stop(Exception):
-    """Ends the run early with a status and a reason."""
-
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-@dataclass
-class _RunState:
-    messages: list[Message]
-    added: list[Message] = field(default_factory=list)
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    usage: Usage = field(default_factory=zero_usage)
-    step_count: int = 0
-    executed: int = 0
-    answer: str = ""
-    #: tool_call ids of the last assistant message still lacking a tool result.
-    pending_calls: list[str] = field(default_factory=list)
-    #: step number -> (code so far, live outputs so far) for steps not yet completed.
-    open_steps: dict[int, tuple[str, list[Output]]] = field(default_factory=dict)
-
-    def append(self, message: Message) -> None:
-        self.messages.append(message)
-        self.added.append(message)
-
-    def next_step(self) -> int:
-        self.step_count += 1
-        self.open_steps[self.step_count] = ("", [])
-        return self.step_count
-
-
-@dataclass
-class _Turn:
-    """One request to the model as shown so far, so that a stream cut off can be taken back and asked again.
-
-    Its text and code are shown through redactors: a key the model was given (or made up) never goes out in pieces.
-    """
-
-    text: StreamRedactor
-    secret: str | None
-    fence: FenceStream = field(default_factory=FenceStream)
-    code: dict[int, StreamRedactor] = field(default_factory=dict)
-    #: The assistant text shown to the user so far (text_delta events).
-    shown: str = ""
-
-    def code_redactor(self, step: int) -> StreamRedactor:
-        return self.code.setdefault(step, StreamRedactor(self.secret))
-
-
-#: What a step the model was still writing says when its stream was cut off (by ``unfinished``'s reason).
-_NOT_RUN = {
-    "cut": "Not run: the model stream was cut off before this code was complete.",
-    "length": "Not run: the model hit its output token limit before this code was complete.",
-}
-_RETRYING = {
-    "cut": "The model stream was cut off before it finished; asking again",
-    "length": "The model hit its output token limit before finishing; asking again",
-}
-
-
-class Interpreter:
+class Interpreter(ModelTurns):
     """Runs one prompt to an answer. Make one per run; ``cancel()`` may be called from anywhere on the loop."""
-
-    #: Seconds before asking the model again after a cut stream; doubles with each retry of a turn.
-    retry_backoff = 0.5
 
     def __init__(self, config: CodeInterpreter, executor: Executor, *, client: Any = None) -> None:
         self.config = config
@@ -153,7 +78,7 @@ class Interpreter:
         """Run ``prompt`` to an answer. ``context`` is told to the model with the prompt but not shown as it
         (e.g. that the kernel changed since the thread's last turn)."""
         emitter = Emitter(run_id or new_id("run"), self._scrubbing(emit), start_seq)
-        state = _RunState(messages if messages is not None else [])
+        state = RunState(messages if messages is not None else [])
         await emitter.emit("run_started", thread_id=thread_id, prompt=prompt, model=self.config.model)
         said = f"{context}\n\n{prompt}" if context else prompt
         self._task = asyncio.ensure_future(self._loop(said, state, emitter, workdir))
@@ -168,7 +93,7 @@ class Interpreter:
                 await self._end(state, emitter, "cancelled", "The run was stopped.")
                 raise
             status, reason = "cancelled", "Cancelled by the user."
-        except _Stop as stop:
+        except Stop as stop:
             status, reason = stop.status, stop.reason
             await self._settle(state, emitter, "skipped", "Not run: the run ended (" + reason + ")")
         except Exception as exc:  # a bug of ours: end the run cleanly, keep the traceback in the log
@@ -197,7 +122,7 @@ class Interpreter:
             client, self._client = self._client, None
             await client.close()
 
-    async def _end(self, state: _RunState, em: Emitter, status: str, reason: str) -> RunResult:
+    async def _end(self, state: RunState, em: Emitter, status: str, reason: str) -> RunResult:
         answer = redact(state.answer, self.config.api_key) if status == "completed" else ""
         await em.emit(
             "run_ended",
@@ -209,7 +134,7 @@ class Interpreter:
         )
         return RunResult(status, reason, answer, state.steps, state.usage, state.added, em.run_id, em.seq)
 
-    async def _settle(self, state: _RunState, em: Emitter, step_status: StepStatus, note: str) -> None:
+    async def _settle(self, state: RunState, em: Emitter, step_status: StepStatus, note: str) -> None:
         """Close open steps and answer pending tool calls, so the thread's history stays valid for its next run."""
         for step, (code, outputs) in sorted(state.open_steps.items()):
             status: StepStatus = "cancelled" if outputs or step_status == "cancelled" else step_status
@@ -220,14 +145,14 @@ class Interpreter:
 
     # -- the loop ------------------------------------------------------------------------------------
 
-    async def _loop(self, prompt: str, st: _RunState, em: Emitter, workdir: str | None) -> tuple[str, str]:
+    async def _loop(self, prompt: str, st: RunState, em: Emitter, workdir: str | None) -> tuple[str, str]:
         cfg = self.config
         try:
             cfg.check()
             if self._client is None:
                 self._client = make_client(cfg)
         except ConfigError as exc:
-            raise _Stop("failed", str(exc)) from exc
+            raise Stop("failed", str(exc)) from exc
         if not st.messages:
             st.append(
                 {
@@ -261,7 +186,7 @@ class Interpreter:
             st.answer = reply.content
             return "completed", ""
 
-    def _text_code(self, reply: Reply, fence: FenceStream, st: _RunState) -> tuple[str | None, int | None]:
+    def _text_code(self, reply: Reply, fence: FenceStream, st: RunState) -> tuple[str | None, int | None]:
         """Code to run from a reply without tool calls: its ```python block (markdown mode) or a JSON call."""
         if self._markdown and fence.code is not None:
             return fence.code, st.step_count if st.step_count in st.open_steps else None
@@ -269,14 +194,14 @@ class Interpreter:
             return parse_json_tool_text(reply.content), None
         return None, None
 
-    def _check_limit(self, st: _RunState) -> None:
+    def _check_limit(self, st: RunState) -> None:
         if st.executed >= self.config.max_steps:
-            raise _Stop(
+            raise Stop(
                 "failed",
                 f"Stopped: reached max_steps ({self.config.max_steps}) before the model gave a final answer.",
             )
 
-    async def _run_tool_calls(self, st: _RunState, em: Emitter, reply: Reply) -> None:
+    async def _run_tool_calls(self, st: RunState, em: Emitter, reply: Reply) -> None:
         st.append(
             {
                 "role": "assistant",
@@ -289,7 +214,7 @@ class Interpreter:
         )
         st.pending_calls = [c.id for c in reply.tool_calls]
         images: list[tuple[str, str]] = []
-        limit_hit: _Stop | None = None
+        limit_hit: Stop | None = None
         for call in reply.tool_calls:
             step = call.step if call.step is not None else st.next_step()
             if call.step is None:
@@ -297,7 +222,7 @@ class Interpreter:
             if limit_hit is None:
                 try:
                     self._check_limit(st)
-                except _Stop as stop:
+                except Stop as stop:
                     limit_hit = stop
             if limit_hit is not None:
                 text = "Not run: the step limit was reached."
@@ -335,177 +260,9 @@ class Interpreter:
             parts.append({"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data}"}})
         return parts
 
-    # -- one model turn ------------------------------------------------------------------------------
-
-    async def _complete(self, st: _RunState, em: Emitter) -> tuple[Reply, _Turn]:
-        """One model turn. A stream that did not finish (cut off, or stopped at the output token limit) is no
-        answer: nothing from it runs, and the same request is made again, up to ``max_retries`` times."""
-        retries = 0
-        while True:
-            turn = _Turn(StreamRedactor(self.config.api_key), self.config.api_key)
-            reply = await self._stream(st, em, turn)
-            problem = unfinished(reply)
-            if problem is None:
-                await self._finish_turn(em, turn)
-                return reply, turn
-            wrote_code = bool(st.open_steps)
-            for step, (code, _) in sorted(st.open_steps.items()):  # only this turn's steps are open now
-                await self._complete_step(st, em, step, code, ExecResult("skipped", message=_NOT_RUN[problem]), 0.0)
-            if retries >= self.config.max_retries:
-                raise _Stop("failed", describe_unfinished(problem, reply.broken, self.config))
-            retries += 1
-            take_back = {"retract_text": turn.shown} if turn.shown and not wrote_code else {}
-            message = f"{_RETRYING[problem]} (retry {retries} of {self.config.max_retries})."
-            await em.emit("notice", level="warning", message=message, **take_back)
-            log.info("codeinterp run %s: model stream unfinished (%s), retrying", em.run_id, problem)
-            await asyncio.sleep(self.retry_backoff * 2 ** (retries - 1))
-
-    async def _stream(self, st: _RunState, em: Emitter, turn: _Turn) -> Reply:
-        """Make one model request and show its reply as it streams; a stream that breaks is returned ``broken``."""
-        cfg = self.config
-        kwargs: dict[str, Any] = {
-            "model": cfg.model,
-            "messages": st.messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if cfg.temperature is not None:
-            kwargs["temperature"] = cfg.temperature
-        if not self._markdown:
-            kwargs["tools"] = [PYTHON_TOOL]
-        try:
-            stream = await self._client.chat.completions.create(**kwargs)
-        except Exception as exc:
-            if cfg.tool_mode == "auto" and not self._markdown and rejects_tools(exc):
-                self._markdown = True
-                await em.emit(
-                    "notice",
-                    level="warning",
-                    message="The endpoint rejected tool calling; falling back to ```python blocks in text.",
-                )
-                return await self._stream(st, em, turn)
-            raise self._llm_failure(exc) from exc
-        reply = Reply()
-        calls: dict[int, ToolCall] = {}
-        chunks = stream.__aiter__()
-        try:
-            while True:
-                try:
-                    chunk = await chunks.__anext__()
-                except StopAsyncIteration:
-                    break
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # only the model's stream failing is the model's fault
-                    if not is_stream_break(exc):
-                        raise self._llm_failure(exc) from exc
-                    reply.broken = exc
-                    break
-                await self._on_chunk(st, em, turn, reply, calls, chunk)
-        finally:
-            await _close_quietly(stream)
-        reply.tool_calls = [calls[i] for i in sorted(calls)]
-        for call in reply.tool_calls:
-            call.id = call.id or f"call_{uuid.uuid4().hex[:12]}"  # some local servers send none
-        if reply.usage:
-            for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-                st.usage[key] += reply.usage[key]  # type: ignore[literal-required]
-            await em.emit("usage", usage=dict(st.usage))
-        return reply
-
-    async def _finish_turn(self, em: Emitter, turn: _Turn) -> None:
-        """The stream finished: show what was held back (markdown prose, redactors' tails)."""
-        if self._markdown:
-            rest = turn.fence.finish()
-            if rest:
-                await self._say(em, turn, rest)
-        await self._flush_text(em, turn)
-        for step, redactor in turn.code.items():
-            rest = redactor.flush()
-            if rest:
-                await em.step(step, "code_delta", delta=rest)
-
-    async def _say(self, em: Emitter, turn: _Turn, text: str) -> None:
-        await self._show_text(em, turn, turn.text.feed(text))
-
-    async def _flush_text(self, em: Emitter, turn: _Turn) -> None:
-        await self._show_text(em, turn, turn.text.flush())
-
-    async def _show_text(self, em: Emitter, turn: _Turn, text: str) -> None:
-        if text:
-            turn.shown += text
-            await em.emit("text_delta", delta=text)
-
-    async def _on_chunk(
-        self, st: _RunState, em: Emitter, turn: _Turn, reply: Reply, calls: dict[int, ToolCall], chunk: Any
-    ) -> None:
-        if getattr(chunk, "usage", None):
-            reply.usage = {
-                "prompt_tokens": chunk.usage.prompt_tokens or 0,
-                "completion_tokens": chunk.usage.completion_tokens or 0,
-                "total_tokens": chunk.usage.total_tokens or 0,
-            }
-        if not chunk.choices:
-            return
-        choice = chunk.choices[0]
-        delta = choice.delta
-        if delta is not None and delta.content:
-            reply.content += delta.content
-            await self._on_text(st, em, turn, delta.content)
-        for tc in (delta.tool_calls if delta is not None else None) or []:
-            await self._on_tool_delta(st, em, turn, calls, tc)
-        if choice.finish_reason:
-            reply.finish_reason = choice.finish_reason
-
-    def _llm_failure(self, exc: BaseException) -> _Stop:
-        return _Stop("failed", describe_error(exc, self.config))
-
-    async def _on_text(self, st: _RunState, em: Emitter, turn: _Turn, text: str) -> None:
-        if not self._markdown:
-            await self._say(em, turn, text)
-            return
-        prose, code, started = turn.fence.feed(text)
-        if prose:
-            await self._say(em, turn, prose)
-        if started:
-            await self._flush_text(em, turn)
-            await em.step(st.next_step(), "started")
-        if code:
-            await self._code_delta(st, em, turn, st.step_count, code)
-
-    async def _on_tool_delta(
-        self, st: _RunState, em: Emitter, turn: _Turn, calls: dict[int, ToolCall], tc: Any
-    ) -> None:
-        index = tc.index if tc.index is not None else len(calls)
-        call = calls.get(index)
-        if call is None:
-            call = calls[index] = ToolCall(id=tc.id or "", name="")
-        elif tc.id and not call.id:
-            call.id = tc.id
-        fn = tc.function
-        if fn is not None and fn.name:
-            call.name += fn.name
-        if call.step is None and call.name:
-            await self._flush_text(em, turn)
-            call.step = st.next_step()
-            await em.step(call.step, "started")
-        if fn is not None and fn.arguments:
-            call.arguments += fn.arguments
-            if call.step is not None:
-                new = call.stream.feed(fn.arguments)
-                if new:
-                    await self._code_delta(st, em, turn, call.step, new)
-
-    async def _code_delta(self, st: _RunState, em: Emitter, turn: _Turn, step: int, delta: str) -> None:
-        code, outputs = st.open_steps.get(step, ("", []))
-        st.open_steps[step] = (code + delta, outputs)
-        shown = turn.code_redactor(step).feed(delta)
-        if shown:
-            await em.step(step, "code_delta", delta=shown)
-
     # -- one execution --------------------------------------------------------------------------------
 
-    async def _execute(self, st: _RunState, em: Emitter, step: int, code: str) -> tuple[str, list[tuple[str, str]]]:
+    async def _execute(self, st: RunState, em: Emitter, step: int, code: str) -> tuple[str, list[tuple[str, str]]]:
         """Run one step's code; return the text (and images) the model gets back."""
         cfg = self.config
         st.open_steps[step] = (code, [])
@@ -533,7 +290,7 @@ class Interpreter:
             await flush()
             outputs = settle_live(st.open_steps[step][1])
             await self._complete_step(st, em, step, code, ExecResult("error", outputs), 0.0)
-            raise _Stop("failed", str(exc)) from exc
+            raise Stop("failed", str(exc)) from exc
         except BaseException:  # cancelled: what was held back still belongs to the step's outputs
             await flush()
             raise
@@ -552,7 +309,7 @@ class Interpreter:
         return text, view.images
 
     async def _complete_step(
-        self, st: _RunState, em: Emitter, step: int, code: str, result: ExecResult, elapsed: float
+        self, st: RunState, em: Emitter, step: int, code: str, result: ExecResult, elapsed: float
     ) -> None:
         st.open_steps.pop(step, None)
         status: StepStatus = result.status
@@ -569,13 +326,3 @@ class Interpreter:
         record = scrub(record, self.config.api_key)
         st.steps.append(record)
         await em.step(step, "completed", **{k: v for k, v in record.items() if k != "step"})
-
-
-async def _close_quietly(stream: Any) -> None:
-    close = getattr(stream, "close", None)
-    if close is None:
-        return
-    try:
-        await asyncio.shield(close())
-    except Exception:
-        log.debug("closing the model stream failed", exc_info=True)

@@ -1,0 +1,250 @@
+"""One model turn: streaming a reply, showing its text and code as they come (redacted), and telling a reply
+that finished from one cut off, which is asked again while that is safe.
+
+A mixin of ``Interpreter``: it shares the run's client, configuration and tool mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import CodeInterpreter
+from .events import Emitter
+from .executor import ExecResult
+from .llm import (
+    PYTHON_TOOL,
+    FenceStream,
+    Reply,
+    ToolCall,
+    describe_error,
+    describe_unfinished,
+    is_stream_break,
+    rejects_tools,
+    unfinished,
+)
+from .loopstate import RunState, Stop
+from .redaction import StreamRedactor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Turn:
+    """One request to the model as shown so far, so that a stream cut off can be taken back and asked again.
+
+    Its text and code are shown through redactors: a key the model was given (or made up) never goes out in pieces.
+    """
+
+    text: StreamRedactor
+    secret: str | None
+    fence: FenceStream = field(default_factory=FenceStream)
+    code: dict[int, StreamRedactor] = field(default_factory=dict)
+    #: The assistant text shown to the user so far (text_delta events).
+    shown: str = ""
+
+    def code_redactor(self, step: int) -> StreamRedactor:
+        return self.code.setdefault(step, StreamRedactor(self.secret))
+
+
+#: What a step the model was still writing says when its stream was cut off (by ``unfinished``'s reason).
+_NOT_RUN = {
+    "cut": "Not run: the model stream was cut off before this code was complete.",
+    "length": "Not run: the model hit its output token limit before this code was complete.",
+}
+_RETRYING = {
+    "cut": "The model stream was cut off before it finished; asking again",
+    "length": "The model hit its output token limit before finishing; asking again",
+}
+
+
+class ModelTurns:
+    """Streams model replies into events; ``Interpreter`` provides the state below."""
+
+    config: CodeInterpreter
+    _client: Any
+    _markdown: bool
+    #: Seconds before asking the model again after a cut stream; doubles with each retry of a turn.
+    retry_backoff = 0.5
+
+    async def _complete_step(
+        self, st: RunState, em: Emitter, step: int, code: str, result: ExecResult, elapsed: float
+    ) -> None:
+        raise NotImplementedError
+
+    async def _complete(self, st: RunState, em: Emitter) -> tuple[Reply, Turn]:
+        """One model turn. A stream that did not finish (cut off, or stopped at the output token limit) is no
+        answer: nothing from it runs, and the same request is made again, up to ``max_retries`` times."""
+        retries = 0
+        while True:
+            turn = Turn(StreamRedactor(self.config.api_key), self.config.api_key)
+            reply = await self._stream(st, em, turn)
+            problem = unfinished(reply)
+            if problem is None:
+                await self._finish_turn(em, turn)
+                return reply, turn
+            wrote_code = bool(st.open_steps)
+            for step, (code, _) in sorted(st.open_steps.items()):  # only this turn's steps are open now
+                await self._complete_step(st, em, step, code, ExecResult("skipped", message=_NOT_RUN[problem]), 0.0)
+            if retries >= self.config.max_retries:
+                raise Stop("failed", describe_unfinished(problem, reply.broken, self.config))
+            retries += 1
+            take_back = {"retract_text": turn.shown} if turn.shown and not wrote_code else {}
+            message = f"{_RETRYING[problem]} (retry {retries} of {self.config.max_retries})."
+            await em.emit("notice", level="warning", message=message, **take_back)
+            log.info("codeinterp run %s: model stream unfinished (%s), retrying", em.run_id, problem)
+            await asyncio.sleep(self.retry_backoff * 2 ** (retries - 1))
+
+    async def _stream(self, st: RunState, em: Emitter, turn: Turn) -> Reply:
+        """Make one model request and show its reply as it streams; a stream that breaks is returned ``broken``."""
+        cfg = self.config
+        kwargs: dict[str, Any] = {
+            "model": cfg.model,
+            "messages": st.messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if cfg.temperature is not None:
+            kwargs["temperature"] = cfg.temperature
+        if not self._markdown:
+            kwargs["tools"] = [PYTHON_TOOL]
+        try:
+            stream = await self._client.chat.completions.create(**kwargs)
+        except Exception as exc:
+            if cfg.tool_mode == "auto" and not self._markdown and rejects_tools(exc):
+                self._markdown = True
+                await em.emit(
+                    "notice",
+                    level="warning",
+                    message="The endpoint rejected tool calling; falling back to ```python blocks in text.",
+                )
+                return await self._stream(st, em, turn)
+            raise self._llm_failure(exc) from exc
+        reply = Reply()
+        calls: dict[int, ToolCall] = {}
+        chunks = stream.__aiter__()
+        try:
+            while True:
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # only the model's stream failing is the model's fault
+                    if not is_stream_break(exc):
+                        raise self._llm_failure(exc) from exc
+                    reply.broken = exc
+                    break
+                await self._on_chunk(st, em, turn, reply, calls, chunk)
+        finally:
+            await _close_quietly(stream)
+        reply.tool_calls = [calls[i] for i in sorted(calls)]
+        for call in reply.tool_calls:
+            call.id = call.id or f"call_{uuid.uuid4().hex[:12]}"  # some local servers send none
+        if reply.usage:
+            for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+                st.usage[key] += reply.usage[key]  # type: ignore[literal-required]
+            await em.emit("usage", usage=dict(st.usage))
+        return reply
+
+    async def _finish_turn(self, em: Emitter, turn: Turn) -> None:
+        """The stream finished: show what was held back (markdown prose, redactors' tails)."""
+        if self._markdown:
+            rest = turn.fence.finish()
+            if rest:
+                await self._say(em, turn, rest)
+        await self._flush_text(em, turn)
+        for step, redactor in turn.code.items():
+            rest = redactor.flush()
+            if rest:
+                await em.step(step, "code_delta", delta=rest)
+
+    async def _say(self, em: Emitter, turn: Turn, text: str) -> None:
+        await self._show_text(em, turn, turn.text.feed(text))
+
+    async def _flush_text(self, em: Emitter, turn: Turn) -> None:
+        await self._show_text(em, turn, turn.text.flush())
+
+    async def _show_text(self, em: Emitter, turn: Turn, text: str) -> None:
+        if text:
+            turn.shown += text
+            await em.emit("text_delta", delta=text)
+
+    async def _on_chunk(
+        self, st: RunState, em: Emitter, turn: Turn, reply: Reply, calls: dict[int, ToolCall], chunk: Any
+    ) -> None:
+        if getattr(chunk, "usage", None):
+            reply.usage = {
+                "prompt_tokens": chunk.usage.prompt_tokens or 0,
+                "completion_tokens": chunk.usage.completion_tokens or 0,
+                "total_tokens": chunk.usage.total_tokens or 0,
+            }
+        if not chunk.choices:
+            return
+        choice = chunk.choices[0]
+        delta = choice.delta
+        if delta is not None and delta.content:
+            reply.content += delta.content
+            await self._on_text(st, em, turn, delta.content)
+        for tc in (delta.tool_calls if delta is not None else None) or []:
+            await self._on_tool_delta(st, em, turn, calls, tc)
+        if choice.finish_reason:
+            reply.finish_reason = choice.finish_reason
+
+    def _llm_failure(self, exc: BaseException) -> Stop:
+        return Stop("failed", describe_error(exc, self.config))
+
+    async def _on_text(self, st: RunState, em: Emitter, turn: Turn, text: str) -> None:
+        if not self._markdown:
+            await self._say(em, turn, text)
+            return
+        prose, code, started = turn.fence.feed(text)
+        if prose:
+            await self._say(em, turn, prose)
+        if started:
+            await self._flush_text(em, turn)
+            await em.step(st.next_step(), "started")
+        if code:
+            await self._code_delta(st, em, turn, st.step_count, code)
+
+    async def _on_tool_delta(self, st: RunState, em: Emitter, turn: Turn, calls: dict[int, ToolCall], tc: Any) -> None:
+        index = tc.index if tc.index is not None else len(calls)
+        call = calls.get(index)
+        if call is None:
+            call = calls[index] = ToolCall(id=tc.id or "", name="")
+        elif tc.id and not call.id:
+            call.id = tc.id
+        fn = tc.function
+        if fn is not None and fn.name:
+            call.name += fn.name
+        if call.step is None and call.name:
+            await self._flush_text(em, turn)
+            call.step = st.next_step()
+            await em.step(call.step, "started")
+        if fn is not None and fn.arguments:
+            call.arguments += fn.arguments
+            if call.step is not None:
+                new = call.stream.feed(fn.arguments)
+                if new:
+                    await self._code_delta(st, em, turn, call.step, new)
+
+    async def _code_delta(self, st: RunState, em: Emitter, turn: Turn, step: int, delta: str) -> None:
+        code, outputs = st.open_steps.get(step, ("", []))
+        st.open_steps[step] = (code + delta, outputs)
+        shown = turn.code_redactor(step).feed(delta)
+        if shown:
+            await em.step(step, "code_delta", delta=shown)
+
+
+async def _close_quietly(stream: Any) -> None:
+    close = getattr(stream, "close", None)
+    if close is None:
+        return
+    try:
+        await asyncio.shield(close())
+    except Exception:
+        log.debug("closing the model stream failed", exc_info=True)
