@@ -3,6 +3,9 @@
 Driven by events, and idempotent: each cell carries ``metadata.codeinterp = {run_id, step, role}``, so applying
 an event twice (a replay, a second writer) updates the cell instead of adding another. The labextension's
 ``notebookWriter.ts`` follows the same rules in the browser.
+
+The cells carry no ``trusted`` flag and the file is never signed: the outputs of model-written code open untrusted,
+sanitised by JupyterLab (docs/security.md).
 """
 
 from __future__ import annotations
