@@ -13,6 +13,8 @@ REPO=$PWD
 PYTHON=${PYTHON:-python}
 if [ $# -gt 0 ]; then WORK=$1; mkdir -p "$WORK"; else WORK=$(mktemp -d /tmp/binder-smoke.XXXXXX); trap 'rm -rf "$WORK"' EXIT; fi
 start=$(date +%s)
+# Screenshots go to docs/screenshots only when asked (as for the browser tests), else beside the work files.
+if [ -n "${CODEINTERP_SCREENSHOTS:-}" ]; then SHOTS=$REPO/docs/screenshots; else SHOTS=$WORK; fi
 
 echo "== binder smoke: the repository at HEAD in $WORK/repo"
 rm -rf "$WORK/repo" "$WORK/venv"
@@ -63,5 +65,5 @@ echo "== binder smoke: JupyterLab on examples/demo.ipynb in Chromium"
 "$PYTHON" scripts/lab_smoke.py --python "$WORK/venv/bin/python" --root "$WORK/repo" --open examples/demo.ipynb \
   --expect-heading "Code Interpreter demo" \
   --ask "Which month had the highest revenue in data/sales.csv? Plot the monthly revenue." \
-  --screenshot "${BINDER_SMOKE_SCREENSHOT:-$WORK/binder-demo.png}"
+  --screenshot "$SHOTS/binder-demo.png"
 echo "== binder smoke: passed in $(( $(date +%s) - start )) s (venv and postBuild $(( built - start )) s)"

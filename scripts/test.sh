@@ -24,6 +24,13 @@ echo "== tests"
 python -m pytest "$@"
 
 if [ $# -eq 0 ]; then
+  # Packaging, away from the editable install: the Binder set-up built from binder/ in a fresh venv, and the
+  # release sdist and wheel installed in a fresh venv without Node; each is checked in Chromium.
+  echo "== binder smoke test (scripts/binder_smoke.sh)"
+  bash scripts/binder_smoke.sh
+  echo "== release wheel (scripts/release_check.sh)"
+  bash scripts/release_check.sh
+
   # jupyter-collaboration switches real-time collaboration on for a whole environment, so its browser test runs
   # in a side environment layered over this one, leaving every other test on the default (non-RTC) setup.
   echo "== real-time collaboration (side environment with jupyter-collaboration)"
