@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,13 +19,30 @@ SPLIT_PRINTS = {
     "two flushed pieces": "print(k[:10], end='', flush=True); time.sleep(0.2); print(k[10:])",
     "two lines": "print(k[:10], flush=True); time.sleep(0.2); print(k[10:])",
     "char by char": "for c in k: print(c, end='', flush=True); time.sleep(0.01)\nprint()",
+    "three short pieces": "for a in (0, 7, 14): print(k[a : a + 7], end='', flush=True); time.sleep(0.1)",
     "stdout and stderr": "print(k[:10], flush=True); print(k[10:], file=sys.stderr, flush=True)",
     "across a display": "print(k[:12], end='', flush=True); display('between'); print(k[12:])",
 }
 
 
+def joined_live(events: list[dict[str, Any]]) -> list[str]:
+    """What a client following live can put together: each step's streamed code, each stream's live text, and
+    the assistant's text, each joined across its events."""
+    joined: dict[tuple[Any, ...], str] = {}
+    for e in events:
+        if e["type"] == "text_delta":
+            joined["text",] = joined.get(("text",), "") + e["delta"]
+        elif e["type"] == "step" and e.get("delta"):
+            joined["code", e["step"]] = joined.get(("code", e["step"]), "") + e["delta"]
+        elif e["type"] == "step" and e.get("output", {}).get("output_type") == "stream":
+            key = ("stream", e["step"], e["output"]["name"])
+            joined[key] = joined.get(key, "") + e["output"]["text"]
+    return list(joined.values())
+
+
 def assert_no_key_in(rec: Recorded, *texts: str) -> None:
     dumped = [json.dumps(rec.events), json.dumps(rec.result.steps), rec.result.answer, rec.result.reason, *texts]
+    dumped.extend(joined_live(rec.events))
     for text in dumped:
         for telltale in TELLTALES:
             assert telltale not in text

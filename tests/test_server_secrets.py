@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from tests.scripted_llm import ScriptedLLM, answer, code, error
 from tests.server_support import *  # noqa: F403
 from tests.server_support import TEST_KEY, Api, server_config
+from tests.test_engine_redaction import joined_live
 
 
 @pytest.fixture
@@ -76,3 +79,55 @@ async def test_the_key_never_leaks(
     for where, text in leaks.items():
         assert TEST_KEY not in text, f"the key leaked into {where}"
     assert json.dumps(runs).count("[redacted]") >= 2
+
+
+#: Any prefix or suffix of the key of 8+ characters holds one of these: whichever way code splits the key in two,
+#: neither half may show (what may is under 8 characters, e.g. the public "sk-test").
+TELLTALES = (TEST_KEY[:8], TEST_KEY[-8:])
+KEY_IN_PIECES = [
+    "print(k[:10], end='', flush=True); time.sleep(0.2); print(k[10:])",
+    "print(k[:10], flush=True); time.sleep(0.2); print(k[10:])",
+    "print(k[:10], end='', flush=True); print(k[10:], file=sys.stderr)",
+    "for c in k: print(c, end='', flush=True); time.sleep(0.01)",
+    "for a in (0, 7, 14): print(k[a : a + 7], end='', flush=True); time.sleep(0.1)",
+]
+
+
+def _store_text(store_path: Path) -> str:
+    """Every row of every table, and the raw bytes of the database and its write-ahead log."""
+    rows: list[str] = []
+    with sqlite3.connect(store_path) as db:
+        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            rows.extend(repr(row) for row in db.execute(f"SELECT * FROM {table}"))
+    raw = b"".join(p.read_bytes() for p in store_path.parent.glob(store_path.name + "*"))
+    return "\n".join(rows) + raw.decode("utf-8", "replace")
+
+
+async def test_the_key_printed_in_pieces_never_reaches_a_client_or_the_store(
+    api: Api, llm: ScriptedLLM, kernel_id: str, caplog: pytest.LogCaptureFixture, store_path: Path
+) -> None:
+    prelude = "import os, sys, time\nk = os.environ['OPENAI_API_KEY']\n"
+    llm.script(*(code(prelude + piece) for piece in KEY_IN_PIECES), answer("done"))
+    started = await api.start(kernel_id, "print the key in pieces", notebook_path="secret.ipynb")
+    # Follow live (the events websocket), while the steps print.
+    live_task = asyncio.ensure_future(api.all_events(started["run_id"]))
+    run = await api.wait(started["run_id"])
+    live = await live_task
+    await api.all_events(started["run_id"])  # and the replay from the store
+    await api.get("codeinterp", "threads", run["thread_id"])
+
+    assert run["status"] == "completed" and len(run["steps"]) == len(KEY_IN_PIECES)
+    assert all(s["status"] == "ok" for s in run["steps"])
+    assert all("[redacted]" in json.dumps(s["outputs"]) for s in run["steps"]), "the key was printed, and redacted"
+    assert any(e.get("output") for e in live), "outputs were seen live"
+    leaks = {
+        "responses and websocket events": "\n".join(api.bodies),
+        "live outputs, joined per stream": "\n".join(joined_live(live)),
+        "what the model was sent": json.dumps(llm.requests),
+        "store rows and files": _store_text(store_path),
+        "log records": "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records),
+    }
+    for where, text in leaks.items():
+        for telltale in TELLTALES:
+            assert telltale not in text, f"a piece of the key leaked into {where}"
