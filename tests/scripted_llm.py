@@ -116,9 +116,10 @@ def error(status: int, message: str = "scripted error", *, headers: dict[str, st
     return {"kind": "error", "status": status, "message": message, "headers": headers or {}}
 
 
-def hang(seconds: float = 30.0, *, text: str = "Thinking") -> Reply:
-    """Start streaming, then stall (to test cancelling during model streaming)."""
-    return {"kind": "hang", "text": text, "seconds": seconds}
+def hang(seconds: float = 30.0, *, text: str = "Thinking", keepalive: bool = True) -> Reply:
+    """Start streaming, then stall (to test cancelling during model streaming). With ``keepalive`` the stall sends
+    empty chunks; without, nothing at all (a client's read timeout fires mid-stream)."""
+    return {"kind": "hang", "text": text, "seconds": seconds, "keepalive": keepalive}
 
 
 def drop(after_text: str = "Partial") -> Reply:
@@ -308,7 +309,8 @@ class ScriptedLLM:
                     deadline = time.monotonic() + reply["seconds"]
                     while time.monotonic() < deadline and not llm._stopping.is_set():
                         time.sleep(0.05)
-                        self._chunk(body, {"content": ""})  # keep-alive; fails once the client is gone
+                        if reply.get("keepalive", True):
+                            self._chunk(body, {"content": ""})  # keep-alive; fails once the client is gone
                     self._end(body, reply, "stop", len(reply["text"]))
                     return
                 text = reply.get("text", "")

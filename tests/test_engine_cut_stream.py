@@ -15,7 +15,7 @@ from jupyter_codeinterp.executor import KernelExecutor
 from jupyter_codeinterp.loop import Interpreter
 from jupyter_codeinterp.transcript import RunView
 from tests.engine_helpers import Recorded, run_prompt
-from tests.scripted_llm import answer, code, cut, drop, markdown_code
+from tests.scripted_llm import answer, code, cut, drop, hang, markdown_code
 
 
 @pytest.fixture(autouse=True)
@@ -137,6 +137,13 @@ async def test_markdown_mode_code_cut_mid_block_does_not_run(llm, make_config, k
     assert rec.result.status == "completed"
     assert [s["status"] for s in rec.result.steps] == ["skipped", "ok"]
     assert (workdir / "ran.txt").read_text() == "ran\n"
+
+
+async def test_a_stream_that_stalls_past_the_request_timeout_is_cut(llm, make_config, kernel) -> None:
+    llm.script(hang(10, text="Let me", keepalive=False), hang(10, text="Let me", keepalive=False))
+    rec = await run_prompt(make_config(request_timeout=1.0, max_retries=1), kernel, "hi")
+    assert rec.result.status == "failed" and len(llm.requests) == 2
+    assert rec.result.reason.startswith("The model stream was cut off before it finished: nothing arrived for 1 s")
 
 
 async def test_a_dropped_stream_after_a_retry_that_succeeds_counts_usage_of_both(llm, make_config, kernel) -> None:
