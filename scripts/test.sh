@@ -15,8 +15,8 @@ echo "== installing jupyter-codeinterp with its test extras (builds the labexten
 python -m pip install -q --disable-pip-version-check -e ".[test]"
 
 echo "== lint and types"
-python -m ruff check jupyter_codeinterp tests bench
-python -m ruff format --check jupyter_codeinterp tests bench
+python -m ruff check jupyter_codeinterp tests bench scripts examples/make_data.py
+python -m ruff format --check jupyter_codeinterp tests bench scripts examples/make_data.py
 python -m mypy
 (cd labextension && npm run --silent lint)
 
