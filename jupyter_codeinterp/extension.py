@@ -67,7 +67,10 @@ class CodeInterpreterApp(ExtensionApp):
             list_models=self.list_models,
             log=self.log,
         )
+        # A store that cannot be opened (read-only, full) does not stop the server: every route says why (503/507)
+        # until it opens, and the runs a previous process left in flight are recovered then.
         self.service.recover()
+        store.on_open = self.service.recover
         self.settings["codeinterp_service"] = self.service
         # The first run would otherwise pay for importing openai (~0.4 s); do it now, off the event loop.
         threading.Thread(target=_warm_up_imports, name="codeinterp-warm-up", daemon=True).start()
@@ -79,6 +82,8 @@ class CodeInterpreterApp(ExtensionApp):
             store.path,
             f" (not ready: {problem})" if problem else "",
         )
+        if store.failure is not None:
+            self.log.error("jupyter_codeinterp: %s", store.failure.message)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes())

@@ -20,7 +20,16 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web, websocket
 
 from .runs import RunService
-from .validation import ServiceError, max_body_bytes, parse_after, parse_json_body, parse_since, parse_start_request
+from .store_errors import StoreFailure
+from .validation import (
+    ServiceError,
+    max_body_bytes,
+    parse_after,
+    parse_json_body,
+    parse_since,
+    parse_start_request,
+    store_refusal,
+)
 
 AUTH_RESOURCE = "codeinterp"
 
@@ -68,7 +77,8 @@ class BaseHandler(ServiceAccess, APIHandler):
 
 
 def service_errors(method: F) -> F:
-    """Turn the run service's refusals (404, 409, ...) into JSON HTTP errors."""
+    """Turn the run service's refusals (404, 409, ...) and a store that cannot be used (507, 503) into JSON
+    HTTP errors."""
 
     @functools.wraps(method)
     async def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Any:
@@ -77,6 +87,8 @@ def service_errors(method: F) -> F:
             return (await result) if inspect.isawaitable(result) else result
         except ServiceError as err:
             raise ApiError(err) from None
+        except StoreFailure as failure:
+            raise ApiError(store_refusal(failure)) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -188,6 +200,8 @@ class EventsSocket(ServiceAccess, WebSocketMixin, websocket.WebSocketHandler, Ju
             self.service.check_run(run_id)
         except ServiceError as err:
             raise ApiError(err) from None
+        except StoreFailure as failure:
+            raise ApiError(store_refusal(failure)) from None
         self._run_id = run_id
         result = super().get(run_id)
         if result is not None:
@@ -208,6 +222,9 @@ class EventsSocket(ServiceAccess, WebSocketMixin, websocket.WebSocketHandler, Ju
             pass
         except asyncio.CancelledError:
             raise
+        except StoreFailure as failure:  # an ended run's log could not be read
+            self.log.warning("codeinterp: event stream of run %s: %s", self._run_id, failure.message)
+            self.close(1011, "the run store cannot be read")
         except Exception:
             self.log.exception("codeinterp: event stream of run %s failed", self._run_id)
             self.close(1011, "internal error")

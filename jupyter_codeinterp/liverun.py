@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .events import zero_usage
+from .store_errors import StoreFailure
 
 
 @dataclass
@@ -30,6 +31,14 @@ class LiveRun:
     events: list[dict[str, Any]] = field(default_factory=list)
     steps: dict[int, dict[str, Any]] = field(default_factory=dict)
     ended: bool = False
+    #: Server time of its ``run_ended`` event.
+    ended_at: float | None = None
+    #: The last ``seq`` written to the store: the events after it are written with the run's end.
+    stored_seq: int = 0
+    #: Why the store stopped taking this run's events (the run then ends ``failed``).
+    store_failure: StoreFailure | None = None
+    #: The run's end (``Store.finish_run`` arguments) while the store cannot take it.
+    record: dict[str, Any] | None = None
     interp: Any = None
     task: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -62,6 +71,7 @@ class LiveRun:
             self.answer = event.get("answer", "")
             self.usage = dict(event.get("usage") or self.usage)
             self.ended = True
+            self.ended_at = event.get("time")
         elif kind == "step":
             self._apply_step(event)
 
@@ -109,6 +119,6 @@ class LiveRun:
             "steps": [dict(self.steps[n]) for n in sorted(self.steps)],
             "usage": dict(self.usage),
             "created": self.created,
-            "ended": None,
+            "ended": self.ended_at,
             "last_seq": self.last_seq,
         }

@@ -21,6 +21,7 @@ from .events import FINAL_STATUSES
 from .liverun import LiveRun
 from .redaction import scrub
 from .store import Store
+from .store_errors import StoreFailure
 from .validation import Conflict, NotFound, StartRequest, Unavailable, normalize_notebook_path
 
 T = TypeVar("T")
@@ -31,6 +32,9 @@ CANCEL_GRACE = 0.8
 SHUTDOWN_GRACE = 5.0
 SHUTDOWN_REASON = "The server shut down while this run was in progress."
 RESTART_REASON = "The server restarted while this run was in progress."
+STORE_FAILED_REASON = "The run could no longer be recorded, so it was stopped:"
+#: Seconds between attempts to record what a failing store could not take (the ends of runs, the recovery).
+CATCH_UP_INTERVAL = 2.0
 
 
 def new_id(prefix: str) -> str:
@@ -66,15 +70,57 @@ class RunService:
         self._by_thread: dict[str, str] = {}
         self._client: Any = None
         self._stopping = False
+        #: Whether the runs a previous process left in flight have been recorded as failed.
+        self._recovered = False
+        self._catching_up: asyncio.Task[None] | None = None
 
     # -- startup and shutdown --------------------------------------------------------------------------
 
     def recover(self) -> list[str]:
-        """Runs a previous server process left in flight cannot go on: record them as failed."""
-        failed = self.store.fail_interrupted_runs(RESTART_REASON)
+        """Runs a previous server process left in flight cannot go on: record them as failed.
+
+        If the store cannot be written now, this is done before the next run starts (which waits for it).
+        """
+        try:
+            return self._recover()
+        except StoreFailure as failure:
+            self.log.warning("codeinterp: interrupted runs are not recovered yet: %s", failure.message)
+            return []
+
+    def _recover(self) -> list[str]:
+        failed = self.store.fail_interrupted_runs(RESTART_REASON, keep=self._live)
+        self._recovered = True
         if failed:
             self.log.warning("codeinterp: marked %d interrupted run(s) as failed: %s", len(failed), failed)
         return failed
+
+    def _catch_up(self) -> None:
+        """Write what the store could not take before, oldest first: the recovery, then the ends of runs the store
+        failed (with their events not stored yet). Raises ``StoreFailure`` while it still cannot."""
+        if not self._recovered:
+            self._recover()
+        for run in [r for r in self._live.values() if r.record is not None]:
+            assert run.record is not None
+            self.store.finish_run(run.run_id, **run.record, events=run.events[run.stored_seq :])
+            self.log.info("codeinterp: the end of run %s is recorded now", run.run_id)
+            run.record = None
+            run.stored_seq = run.last_seq
+            self._live.pop(run.run_id, None)
+
+    def _behind(self) -> bool:
+        return not self._recovered or any(r.record is not None for r in self._live.values())
+
+    def _keep_catching_up(self) -> None:
+        if self._catching_up is None or self._catching_up.done():
+            self._catching_up = asyncio.ensure_future(self._catch_up_loop())
+
+    async def _catch_up_loop(self) -> None:
+        while self._behind() and not self._stopping:
+            await asyncio.sleep(CATCH_UP_INTERVAL)
+            try:
+                self._catch_up()
+            except StoreFailure:
+                continue
 
     async def shutdown(self) -> None:
         """Stop every run (recording why), then close the model client and the store."""
@@ -85,6 +131,12 @@ class RunService:
                 run.task.cancel()
         if live:
             await asyncio.wait([asyncio.ensure_future(r.done.wait()) for r in live], timeout=SHUTDOWN_GRACE)
+        if self._catching_up is not None:
+            self._catching_up.cancel()
+        try:
+            self._catch_up()
+        except StoreFailure as failure:
+            self.log.error("codeinterp: some run ends could not be recorded before stopping: %s", failure.message)
         if self._client is not None:
             try:
                 await self._client.close()
@@ -114,7 +166,11 @@ class RunService:
         return {"runs": sorted(found.values(), key=lambda r: r["created"]), "now": now}
 
     def active_runs(self) -> list[dict[str, str]]:
-        return [{"run_id": r.run_id, "kernel_id": r.kernel_id, "status": r.status} for r in self._live.values()]
+        return [
+            {"run_id": r.run_id, "kernel_id": r.kernel_id, "status": r.status}
+            for r in self._live.values()
+            if not r.ended
+        ]
 
     # -- configuration ---------------------------------------------------------------------------------
 
@@ -142,6 +198,7 @@ class RunService:
             "max_prompt_chars": self.max_prompt_chars,
             "list_models": self.list_models_enabled,
             "problem": self.problem(),
+            "store_problem": failure.message if (failure := self.store.check()) else None,
         }
 
     def _get_client(self) -> Any:
@@ -190,6 +247,7 @@ class RunService:
                 "cancel it or wait for it to end.",
                 run_id=active,
             )
+        self._catch_up()  # what the store could not take before goes first: a thread's turns stay in order
         thread = self._resolve_thread(req)
         if thread is not None and thread["thread_id"] in self._by_thread:
             active = self._by_thread[thread["thread_id"]]
@@ -200,10 +258,8 @@ class RunService:
         notebook_path = req.notebook_path or (thread["notebook_path"] if thread else "")
         # Before anything is recorded: if this fails, nothing is left claiming the kernel.
         interp, executor = self._make_interpreter(req.kernel_id, config)
-        if thread is None:
-            title = " ".join(req.prompt.split())[:80]
-            thread = self.store.create_thread(new_id("t"), notebook_path, title)
-        thread_id = thread["thread_id"]
+        new_title = " ".join(req.prompt.split())[:80] if thread is None else None
+        thread_id = new_id("t") if thread is None else thread["thread_id"]
 
         run = LiveRun(
             run_id=new_id("r"),
@@ -215,7 +271,16 @@ class RunService:
             created=time.time(),
             interp=interp,
         )
-        self.store.create_run(run.run_id, thread_id, run.kernel_id, notebook_path, run.prompt, run.model, run.created)
+        self.store.create_run(
+            run.run_id,
+            thread_id,
+            run.kernel_id,
+            notebook_path,
+            run.prompt,
+            run.model,
+            run.created,
+            new_thread_title=new_title,
+        )
         self._live[run.run_id] = run
         self._by_kernel[run.kernel_id] = run.run_id
         self._by_thread[thread_id] = run.run_id
@@ -260,17 +325,16 @@ class RunService:
 
     async def _drive(self, run: LiveRun, executor: Any) -> None:
         """Run the engine, then record the outcome; whatever happens, the run ends and its log is closed."""
-        messages = self.store.thread_messages(run.thread_id)
         result: Any = None
-        earlier = [r for r in self.store.runs_of_thread(run.thread_id) if r["run_id"] != run.run_id]
-        context = ""
-        if messages and earlier and earlier[-1]["kernel_id"] != run.kernel_id:
-            context = (
-                "(Note: this turn runs on a different kernel than the previous one, so variables, imports and "
-                "other state from earlier turns are gone; recreate what you need.)"
-            )
         try:
-            self.store.set_status(run.run_id, "running")
+            messages = self.store.thread_messages(run.thread_id)
+            earlier = [r for r in self.store.runs_of_thread(run.thread_id) if r["run_id"] != run.run_id]
+            context = ""
+            if messages and earlier and earlier[-1]["kernel_id"] != run.kernel_id:
+                context = (
+                    "(Note: this turn runs on a different kernel than the previous one, so variables, imports and "
+                    "other state from earlier turns are gone; recreate what you need.)"
+                )
             result = await run.interp.run(
                 run.prompt,
                 messages=messages,
@@ -281,6 +345,9 @@ class RunService:
                 start_seq=0,
                 context=context,
             )
+        except StoreFailure as failure:  # the thread's history could not be read
+            run.store_failure = failure
+            self._close_log(run, "failed", f"{STORE_FAILED_REASON} {failure.message}")
         except asyncio.CancelledError:
             # Cancelled outright (shutdown, or the engine did not stop in time); the engine has usually
             # recorded the end already, and otherwise _close_log does.
@@ -300,20 +367,27 @@ class RunService:
                 run.steps[int(step["step"])] = dict(step)
         steps = [run.steps[n] for n in sorted(run.steps)]
         added = self._scrub(list(result.messages_added)) if result is not None else []
+        record: dict[str, Any] = {
+            "status": run.status,
+            "reason": run.reason,
+            "answer": run.answer,
+            "usage": run.usage,
+            "steps": steps,
+            "messages": added,
+        }
         try:
-            self.store.finish_run(
-                run.run_id,
-                status=run.status,
-                reason=run.reason,
-                answer=run.answer,
-                usage=run.usage,
-                steps=steps,
-                messages=added,
-            )
+            self.store.finish_run(run.run_id, **record, events=run.events[run.stored_seq :])
+            run.stored_seq = run.last_seq
+        except StoreFailure as failure:
+            # Kept in memory (and served from there) until the store takes it.
+            self.log.error("codeinterp: the end of run %s is not recorded yet: %s", run.run_id, failure.message)
+            run.record = record
+            self._keep_catching_up()
         except Exception:
             self.log.exception("codeinterp: could not record the end of run %s", run.run_id)
         finally:
-            self._live.pop(run.run_id, None)
+            if run.record is None:
+                self._live.pop(run.run_id, None)
             if self._by_kernel.get(run.kernel_id) == run.run_id:
                 del self._by_kernel[run.kernel_id]
             if self._by_thread.get(run.thread_id) == run.run_id:
@@ -358,13 +432,24 @@ class RunService:
         if event.get("seq") != run.last_seq + 1:
             self.log.error("codeinterp: run %s event out of order: %s", run.run_id, event.get("seq"))
             event = {**event, "seq": run.last_seq + 1}
-        try:
-            self.store.append_event(event)
-            if event.get("type") == "step" and event.get("stage") == "completed":
-                self.store.put_step(run.run_id, event)
-        except Exception:
-            self.log.exception("codeinterp: could not store event %s of run %s", event.get("seq"), run.run_id)
+        if run.store_failure is None:
+            try:
+                self.store.append_event(event)  # with the step, when it completes one
+            except StoreFailure as failure:
+                run.store_failure = failure
+                self.log.error("codeinterp: run %s can no longer be recorded: %s", run.run_id, failure.message)
+            except Exception:
+                self.log.exception("codeinterp: could not store event %s of run %s", event.get("seq"), run.run_id)
+                run.stored_seq = event["seq"]  # lost, not retried
+            else:
+                run.stored_seq = event["seq"]
         run.add(event)
+        if run.store_failure is not None and not run.ended:
+            # Stop the run, saying why (its followers see the end); what it did so far is written with its end
+            # once the store can be written again.
+            self._close_log(run, "failed", f"{STORE_FAILED_REASON} {run.store_failure.message}")
+            if run.interp is not None:
+                run.interp.cancel()
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         live = self._live.get(run_id)

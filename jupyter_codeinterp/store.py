@@ -16,9 +16,11 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any
+
+from .store_errors import StoreError, StoreFailure, classify
 
 SCHEMA_VERSION = 1
 
@@ -86,10 +88,6 @@ _RUN_COLUMNS = (
 _ACTIVE = ("queued", "running")
 
 
-class StoreError(RuntimeError):
-    """The store file cannot be used (e.g. written by a newer version)."""
-
-
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -108,85 +106,157 @@ def _dumps(value: Any) -> str:
 
 
 class Store:
-    """Threads, runs, steps, events and messages. Every public write is one transaction."""
+    """Threads, runs, steps, events and messages. Every public write is one transaction.
 
-    def __init__(self, path: str) -> None:
+    A store that cannot be used raises ``StoreFailure`` (saying why, with its path) from any call, and never
+    takes the server down with it: one that could not be opened is tried again at the next call, and
+    ``on_open`` runs once it opens; a full disk fails the writes until there is space again, and what was
+    written before stays as it was.
+    """
+
+    def __init__(self, path: str, *, on_open: Callable[[], object] | None = None) -> None:
         self.path = path
-        if path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly one `with` block.
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        with self._tx():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row["value"]) > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{path} was written by a newer jupyter-codeinterp (schema {row['value']}); "
-                    "upgrade, or point CodeInterpreterApp.db_path elsewhere."
-                )
+        self.on_open = on_open
+        self._db: sqlite3.Connection | None = None
+        #: Why the store could not be opened (``None`` once open).
+        self.failure: StoreFailure | None = None
+        with suppress(StoreFailure):  # reported by every call until it opens
+            self._connection()
 
-    def close(self) -> None:
-        self._db.close()
+    def _open(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly one `with` block.
+        db = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=5000")
+            with self._tx(db):
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                if row is None:
+                    db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                elif int(row["value"]) > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"{self.path} was written by a newer jupyter-codeinterp (schema {row['value']}); "
+                        "upgrade, or point CodeInterpreterApp.db_path elsewhere."
+                    )
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _connection(self) -> sqlite3.Connection:
+        """The open connection, opening it if an earlier attempt failed."""
+        if self._db is not None:
+            return self._db
+        try:
+            with self._failures():
+                self._db = self._open()
+        except StoreFailure as failure:
+            self.failure = failure
+            raise
+        self.failure = None
+        if self.on_open is not None:
+            self.on_open()
+        return self._db
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+    def _failures(self) -> Iterator[None]:
+        """Turn what SQLite or the OS says about the store into a ``StoreFailure``; bugs of ours stay as they are."""
         try:
-            yield self._db
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            failure = classify(exc, self.path)
+            if failure is None:
+                raise
+            raise failure from exc
+
+    def check(self) -> StoreFailure | None:
+        """Why the store cannot be opened, if it cannot (trying again); ``None`` once it is open."""
+        try:
+            self._connection()
+        except StoreFailure as failure:
+            return failure
+        return None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        with self._failures():
+            yield db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        with self._failures(), self._tx(db):
+            yield db
+
+    @staticmethod
+    @contextmanager
+    def _tx(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # A failed COMMIT (a full disk) may already have rolled back.
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     # -- threads ---------------------------------------------------------------------------------------
 
     def create_thread(self, thread_id: str, notebook_path: str, title: str) -> dict[str, Any]:
         now = time.time()
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO threads (thread_id, notebook_path, title, created, updated) VALUES (?, ?, ?, ?, ?)",
-                (thread_id, notebook_path, title, now, now),
-            )
-        return {
-            "thread_id": thread_id,
-            "notebook_path": notebook_path,
-            "title": title,
-            "created": now,
-            "updated": now,
-        }
+        with self._write() as db:
+            self._insert_thread(db, thread_id, notebook_path, title, now)
+        return {"thread_id": thread_id, "notebook_path": notebook_path, "title": title, "created": now, "updated": now}
+
+    @staticmethod
+    def _insert_thread(db: sqlite3.Connection, thread_id: str, notebook_path: str, title: str, now: float) -> None:
+        db.execute(
+            "INSERT INTO threads (thread_id, notebook_path, title, created, updated) VALUES (?, ?, ?, ?, ?)",
+            (thread_id, notebook_path, title, now, now),
+        )
 
     def get_thread(self, thread_id: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT * FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
+        with self._read() as db:
+            row = db.execute("SELECT * FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
         return dict(row) if row else None
 
     def latest_thread(self, notebook_path: str) -> dict[str, Any] | None:
-        row = self._db.execute(
-            "SELECT * FROM threads WHERE notebook_path = ? ORDER BY updated DESC, rowid DESC LIMIT 1",
-            (notebook_path,),
-        ).fetchone()
+        with self._read() as db:
+            row = db.execute(
+                "SELECT * FROM threads WHERE notebook_path = ? ORDER BY updated DESC, rowid DESC LIMIT 1",
+                (notebook_path,),
+            ).fetchone()
         return dict(row) if row else None
 
     def list_threads(self, notebook_path: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        if notebook_path is None:
-            rows = self._db.execute("SELECT * FROM threads ORDER BY updated DESC LIMIT ?", (limit,))
-        else:
-            rows = self._db.execute(
-                "SELECT * FROM threads WHERE notebook_path = ? ORDER BY updated DESC LIMIT ?",
-                (notebook_path, limit),
-            )
+        with self._read() as db:
+            if notebook_path is None:
+                rows = db.execute("SELECT * FROM threads ORDER BY updated DESC LIMIT ?", (limit,)).fetchall()
+            else:
+                rows = db.execute(
+                    "SELECT * FROM threads WHERE notebook_path = ? ORDER BY updated DESC LIMIT ?",
+                    (notebook_path, limit),
+                ).fetchall()
         return [dict(r) for r in rows]
 
     def thread_messages(self, thread_id: str) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT message FROM messages WHERE thread_id = ? ORDER BY idx", (thread_id,))
+        with self._read() as db:
+            rows = db.execute("SELECT message FROM messages WHERE thread_id = ? ORDER BY idx", (thread_id,)).fetchall()
         return [json.loads(r["message"]) for r in rows]
 
     # -- runs ------------------------------------------------------------------------------------------
@@ -200,8 +270,13 @@ class Store:
         prompt: str,
         model: str,
         created: float,
+        *,
+        new_thread_title: str | None = None,
     ) -> None:
-        with self._tx() as db:
+        """Record a queued run; with ``new_thread_title``, its new thread too, in the same transaction."""
+        with self._write() as db:
+            if new_thread_title is not None:
+                self._insert_thread(db, thread_id, notebook_path, new_thread_title, created)
             db.execute(
                 "INSERT INTO runs "
                 "(run_id, thread_id, kernel_id, notebook_path, prompt, model, status, created) "
@@ -210,12 +285,8 @@ class Store:
             )
             db.execute("UPDATE threads SET updated = ? WHERE thread_id = ?", (created, thread_id))
 
-    def set_status(self, run_id: str, status: str) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
-
     def put_step(self, run_id: str, step: dict[str, Any]) -> None:
-        with self._tx() as db:
+        with self._write() as db:
             self._put_step(db, run_id, step)
 
     @staticmethod
@@ -245,14 +316,18 @@ class Store:
         usage: dict[str, Any],
         steps: Sequence[dict[str, Any]],
         messages: Sequence[dict[str, Any]],
+        events: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Record a run's outcome, its steps and the chat messages it added to its thread, all or nothing."""
+        """Record a run's outcome, its steps, the chat messages it added to its thread and any of its events not
+        stored yet (a run the store failed mid-way), all or nothing."""
         now = time.time()
-        with self._tx() as db:
+        with self._write() as db:
             row = db.execute("SELECT thread_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if row is None:
                 raise KeyError(run_id)
             thread_id = row["thread_id"]
+            for event in events:
+                self._append_event(db, event)
             db.execute(
                 "UPDATE runs SET status = ?, reason = ?, answer = ?, usage = ?, ended = ? WHERE run_id = ?",
                 (status, _text(reason), _text(answer), _dumps(usage), now, run_id),
@@ -269,7 +344,8 @@ class Store:
             db.execute("UPDATE threads SET updated = ? WHERE thread_id = ?", (now, thread_id))
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
-        row = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        with self._read() as db:
+            row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             return None
         run = self._run_dict(row)
@@ -277,9 +353,10 @@ class Store:
         return run
 
     def runs_of_thread(self, thread_id: str, *, with_steps: bool = False) -> list[dict[str, Any]]:
-        rows = self._db.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE thread_id = ? ORDER BY created, rowid", (thread_id,)
-        ).fetchall()
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE thread_id = ? ORDER BY created, rowid", (thread_id,)
+            ).fetchall()
         runs = [self._run_dict(r) for r in rows]
         if with_steps:
             for run in runs:
@@ -298,15 +375,17 @@ class Store:
         if kernel_id is not None:
             query += " AND kernel_id = ?"
             params.append(kernel_id)
-        rows = self._db.execute(query + " ORDER BY created, rowid LIMIT 500", params).fetchall()
+        with self._read() as db:
+            rows = db.execute(query + " ORDER BY created, rowid LIMIT 500", params).fetchall()
         return [self._run_dict(r) for r in rows]
 
     def steps(self, run_id: str) -> list[dict[str, Any]]:
-        rows = self._db.execute(
-            "SELECT step, code, outputs, status, execution_count, elapsed, message "
-            "FROM steps WHERE run_id = ? ORDER BY step",
-            (run_id,),
-        )
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT step, code, outputs, status, execution_count, elapsed, message "
+                "FROM steps WHERE run_id = ? ORDER BY step",
+                (run_id,),
+            ).fetchall()
         return [{**dict(r), "outputs": json.loads(r["outputs"])} for r in rows]
 
     @staticmethod
@@ -318,35 +397,43 @@ class Store:
     # -- events ----------------------------------------------------------------------------------------
 
     def append_event(self, event: dict[str, Any]) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO events (run_id, seq, event) VALUES (?, ?, ?)",
-                (event["run_id"], int(event["seq"]), _dumps(event)),
-            )
-            db.execute(
-                "UPDATE runs SET last_seq = MAX(last_seq, ?) WHERE run_id = ?",
-                (event["seq"], event["run_id"]),
-            )
-            if event.get("type") == "usage":
-                # Usage so far survives a crash, as the events do.
-                db.execute("UPDATE runs SET usage = ? WHERE run_id = ?", (_dumps(event["usage"]), event["run_id"]))
+        with self._write() as db:
+            self._append_event(db, event)
+
+    @staticmethod
+    def _append_event(db: sqlite3.Connection, event: dict[str, Any]) -> None:
+        run_id, seq, kind = event["run_id"], int(event["seq"]), event.get("type")
+        db.execute("INSERT INTO events (run_id, seq, event) VALUES (?, ?, ?)", (run_id, seq, _dumps(event)))
+        db.execute("UPDATE runs SET last_seq = MAX(last_seq, ?) WHERE run_id = ?", (seq, run_id))
+        if kind == "run_started":
+            db.execute("UPDATE runs SET status = 'running' WHERE run_id = ? AND status = 'queued'", (run_id,))
+        elif kind == "usage":
+            # Usage so far survives a crash, as the events do.
+            db.execute("UPDATE runs SET usage = ? WHERE run_id = ?", (_dumps(event["usage"]), run_id))
+        elif kind == "step" and event.get("stage") == "completed":
+            Store._put_step(db, run_id, event)
 
     def events(self, run_id: str, after: int = 0) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT event FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after))
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT event FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after)
+            ).fetchall()
         return [json.loads(r["event"]) for r in rows]
 
     # -- recovery --------------------------------------------------------------------------------------
 
-    def fail_interrupted_runs(self, reason: str) -> list[str]:
-        """Mark runs left queued or running by a previous process as failed, ending their event logs too.
+    def fail_interrupted_runs(self, reason: str, *, keep: Collection[str] = ()) -> list[str]:
+        """Mark runs left queued or running by a previous process as failed (except those in ``keep``, this
+        process's own), ending their event logs too.
 
         A client replaying such a run then sees a ``run_ended`` event instead of waiting forever.
         """
         now = time.time()
-        with self._tx() as db:
+        with self._write() as db:
             rows = db.execute(
                 f"SELECT run_id, last_seq, answer, usage FROM runs WHERE status IN {_ACTIVE!r}"
             ).fetchall()
+            rows = [r for r in rows if r["run_id"] not in keep]
             for row in rows:
                 (steps,) = db.execute("SELECT COUNT(*) FROM steps WHERE run_id = ?", (row["run_id"],)).fetchone()
                 seq = row["last_seq"] + 1

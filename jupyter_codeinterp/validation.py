@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
+from .store_errors import StoreFailure
+
 
 class ServiceError(Exception):
     """A request the service refuses; ``status`` is the HTTP status the handlers answer with."""
@@ -45,6 +47,16 @@ class PayloadTooLarge(ServiceError):
 
 class Unavailable(ServiceError):
     status = 503
+
+
+class InsufficientStorage(ServiceError):
+    status = 507
+
+
+def store_refusal(failure: StoreFailure) -> ServiceError:
+    """The store cannot be used: 507 when its disk is full, else 503; the body names the cause and the path."""
+    kind = InsufficientStorage if failure.cause == "disk_full" else Unavailable
+    return kind(failure.message, cause=failure.cause, path=failure.path)
 
 
 # -- the body -----------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_codeinterp.store import Store, StoreError
+from jupyter_codeinterp.store import Store, StoreError, StoreFailure
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -119,4 +119,47 @@ def test_text_from_the_model_or_the_kernel_that_utf8_cannot_encode_is_kept_with_
     run = store.get_run("r-1")
     assert run is not None and (run["answer"], run["reason"]) == ("x\ufffdy", "\ufffd")
     assert run["steps"][0]["code"] == "print('\ufffd')" and run["steps"][0]["outputs"] == [{"text": "\ufffd"}]
+    store.close()
+
+
+def test_a_store_at_its_size_limit_refuses_writes_as_a_full_disk_and_keeps_what_it_had(tmp_path: Path) -> None:
+    # SQLite's own limit (max_page_count) answers SQLITE_FULL exactly as a full disk does (tests/test_faults_store.py
+    # fills a real one).
+    path = tmp_path / "s.sqlite"
+    store = Store(str(path))
+    store.create_run("r-1", "t-1", "k", "", "p", "m", time.time(), new_thread_title="title")
+    db = store._db
+    assert db is not None
+    (pages,) = db.execute("PRAGMA page_count").fetchone()
+    db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(StoreFailure) as full:
+        for seq in range(1, 1000):
+            store.append_event({"seq": seq, "run_id": "r-1", "type": "text_delta", "delta": "x" * 2000})
+    assert (full.value.cause, full.value.path) == ("disk_full", str(path)) and str(path) in full.value.message
+    written = store.events("r-1")
+    assert [e["seq"] for e in written] == list(range(1, len(written) + 1))  # the failed write left nothing behind
+    assert store.get_run("r-1") is not None  # reads go on
+
+    db.execute("PRAGMA max_page_count = 1073741823")
+    store.append_event({"seq": len(written) + 1, "run_id": "r-1", "type": "text_delta", "delta": "back"})
+    assert store.events("r-1")[:-1] == written and store.events("r-1")[-1]["delta"] == "back"
+    store.close()
+
+
+def test_a_store_that_cannot_be_opened_says_why_and_opens_once_it_can(tmp_path: Path) -> None:
+    blocker = tmp_path / "state"
+    blocker.write_text("a file where the store's folder should be")
+    path = blocker / "store.sqlite"
+    opened: list[bool] = []
+
+    store = Store(str(path), on_open=lambda: opened.append(True))  # does not raise: the server starts anyway
+    failure = store.check()
+    assert failure is not None and failure.cause == "unavailable" and str(path) in failure.message
+    with pytest.raises(StoreFailure):
+        store.list_threads()
+    assert opened == []
+
+    blocker.unlink()
+    assert store.check() is None and opened == [True]
+    assert store.list_threads() == []
     store.close()
