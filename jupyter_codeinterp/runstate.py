@@ -164,8 +164,6 @@ class RunState:
             self.started = event.get("time")
         elif kind == "text_delta":
             self._add_text(event.get("delta", ""))
-        elif kind == "text_discarded":
-            self._discard_text()
         elif kind == "step":
             self._apply_step(event)
         elif kind == "usage":
@@ -173,6 +171,8 @@ class RunState:
         elif kind == "kernel_restarted":
             self.items.append(Item("notice", text=event.get("message", ""), level="warning"))
         elif kind == "notice":
+            if event.get("retract_text"):
+                self._retract_text(event["retract_text"])
             self.items.append(Item("notice", text=event.get("message", ""), level=event.get("level", "info")))
         elif kind == "run_ended":
             self.status = event["status"]
@@ -190,10 +190,13 @@ class RunState:
         else:
             self.items.append(Item("text", text=delta))
 
-    def _discard_text(self) -> None:
-        """The model's reply was cut off and is being asked again: its partial text goes."""
-        if self.items and self.items[-1].kind == "text":
-            self.items.pop()
+    def _retract_text(self, text: str) -> None:
+        """A cut-off model reply is asked again: the text it had streamed goes from the end of what is shown."""
+        last = self.items[-1] if self.items else None
+        if last is not None and last.kind == "text" and last.text.endswith(text):
+            last.text = last.text[: len(last.text) - len(text)]
+            if not last.text:
+                self.items.pop()
 
     def _ends_with_text(self, answer: str) -> bool:
         last = self.items[-1] if self.items else None

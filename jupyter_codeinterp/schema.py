@@ -83,7 +83,12 @@ def to_schema(tp: Any, *, top: bool = False) -> dict[str, Any]:
             else:
                 required.append(name)
             props[name] = to_schema(hint)
-        schema: dict[str, Any] = {"type": "object", "properties": props, "required": required}
+        schema: dict[str, Any] = {
+            "type": "object",
+            "properties": props,
+            "required": required,
+            "additionalProperties": False,  # a field the types do not declare is a bug
+        }
         if tp.__doc__ and tp.__doc__.strip() and not tp.__doc__.startswith(tp.__name__ + "("):
             schema["description"] = " ".join(tp.__doc__.split())
         return schema

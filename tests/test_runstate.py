@@ -115,3 +115,18 @@ def test_golden_cells(path: Path) -> None:
 def test_the_fixtures_cover_every_ending() -> None:
     endings = {RunState.of(json.loads(p.read_text())["events"]).status for p in FIXTURES}
     assert {"completed", "failed"} <= endings
+
+
+def test_text_of_a_cut_off_reply_is_taken_back_when_it_is_asked_again() -> None:
+    state = RunState.of(
+        [
+            ev(1, "run_started", thread_id="t", prompt="p", model="m"),
+            ev(2, "text_delta", delta="The answer is 4"),
+            ev(3, "notice", level="warning", message="cut off; asking again", retract_text="The answer is 4"),
+            ev(4, "text_delta", delta="The answer is 42."),
+        ]
+    )
+    assert [(i.kind, i.text) for i in state.items] == [
+        ("notice", "cut off; asking again"),
+        ("text", "The answer is 42."),
+    ]

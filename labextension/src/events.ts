@@ -1,15 +1,16 @@
 /**
- * The event vocabulary of a run: a field-for-field TypeScript mirror of
- * `jupyter_codeinterp/events.py`. Keep the two (and docs/events.md) in step.
+ * The event vocabulary of a run. The types are generated from `jupyter_codeinterp/events.py`
+ * into `schema.ts` (`python -m jupyter_codeinterp.schema --write`), so they match the Python
+ * ones field for field, types included; this module gives them the extension's names and adds
+ * the few values the UI needs.
  */
 
-import type * as nbformat from '@jupyterlab/nbformat';
+import type * as schema from './schema';
 
-/** Bump when an event's shape changes incompatibly. */
+/** Bump when an event's shape changes incompatibly (events.py `EVENTS_VERSION`). */
 export const EVENTS_VERSION = 1;
 
-export type Stage =
-  'started' | 'code_delta' | 'in_progress' | 'interpreting' | 'completed';
+export type Stage = schema.Stage;
 export const STAGES: readonly Stage[] = [
   'started',
   'code_delta',
@@ -19,98 +20,33 @@ export const STAGES: readonly Stage[] = [
 ];
 
 /** How one executed step ended. */
-export type StepStatus =
-  'ok' | 'error' | 'timeout' | 'kernel_restarted' | 'cancelled' | 'skipped';
+export type StepStatus = schema.StepStatus;
 
 /** Where a run is; the last three are final. */
-export type RunStatus =
-  'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type RunStatus = schema.RunStatus;
 export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
   'completed',
   'failed',
   'cancelled'
 ]);
+/** A run in one of these has not ended. */
+export const ACTIVE_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
+  'queued',
+  'running'
+]);
 
 /** An nbformat v4 output dict (stream, display_data, execute_result or error). */
-export type Output = nbformat.IOutput;
+export type Output = schema.Output;
+export type IUsage = schema.Usage;
 
-export interface IUsage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-}
-
-interface IBase {
-  seq: number;
-  run_id: string;
-  time: number;
-}
-
-export interface IRunStartedEvent extends IBase {
-  type: 'run_started';
-  thread_id: string;
-  prompt: string;
-  model: string;
-}
-
-export interface ITextDeltaEvent extends IBase {
-  type: 'text_delta';
-  delta: string;
-}
-
+export type IRunStartedEvent = schema.RunStartedEvent;
+export type ITextDeltaEvent = schema.TextDeltaEvent;
 /** One stage of one code step. Which optional keys are present depends on `stage`. */
-export interface IStepEvent extends IBase {
-  type: 'step';
-  step: number;
-  stage: Stage;
-  /** code_delta: the next piece of streamed code. */
-  delta?: string;
-  /** in_progress (first event of the stage) and completed: the full code. */
-  code?: string;
-  /** in_progress: one live output, as it arrives. */
-  output?: Output;
-  /** completed: every output of the step, coalesced. */
-  outputs?: Output[];
-  /** completed. */
-  status?: StepStatus;
-  execution_count?: number | null;
-  elapsed?: number;
-  /** completed, for timeout and kernel_restarted: what happened, in words. */
-  message?: string;
-}
-
-/** Token usage so far in this run (cumulative), when the endpoint reports it. */
-export interface IUsageEvent extends IBase {
-  type: 'usage';
-  usage: IUsage;
-}
-
-export interface IKernelRestartedEvent extends IBase {
-  type: 'kernel_restarted';
-  step: number;
-  message: string;
-}
-
-/** Something the user should know that is not an error of the run. */
-export interface INoticeEvent extends IBase {
-  type: 'notice';
-  level: 'info' | 'warning';
-  message: string;
-  /**
-   * When the model stream was cut off and is asked again: the assistant text it had
-   * streamed (the end of the text shown), to take back before the retried reply.
-   */
-  retract_text?: string;
-}
-
-export interface IRunEndedEvent extends IBase {
-  type: 'run_ended';
-  status: 'completed' | 'failed' | 'cancelled';
-  reason: string;
-  answer: string;
-  usage: IUsage;
-  steps: number;
-}
+export type IStepEvent = schema.StepEvent;
+export type IUsageEvent = schema.UsageEvent;
+export type IKernelRestartedEvent = schema.KernelRestartedEvent;
+export type INoticeEvent = schema.NoticeEvent;
+export type IRunEndedEvent = schema.RunEndedEvent;
 
 export type RunEvent =
   | IRunStartedEvent
@@ -129,4 +65,9 @@ export function zeroUsage(): IUsage {
 
 export function isFinal(status: string): boolean {
   return FINAL_STATUSES.has(status as RunStatus);
+}
+
+/** Whether a run with this status is still going. */
+export function isActiveStatus(status: string): boolean {
+  return ACTIVE_STATUSES.has(status as RunStatus);
 }

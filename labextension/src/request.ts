@@ -5,6 +5,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import type * as schema from './schema';
+
 /** An error answered by the server, with its HTTP status and JSON message. */
 export class APIError extends Error {
   constructor(
@@ -78,62 +80,17 @@ export function eventsSocketUrl(
   return url;
 }
 
-/** `GET /codeinterp/config`. */
-export interface IServerConfig {
-  model: string;
-  base_url_host: string;
-  has_api_key: boolean;
-  max_steps: number;
-  exec_timeout: number;
-  max_output_chars: number;
-  tool_mode: string;
-  vision: boolean;
-  max_prompt_chars: number;
-  problem: string | null;
-  list_models?: boolean;
-}
+/** `GET /codeinterp/config` (generated from records.py: see schema.ts). */
+export type IServerConfig = schema.ServerConfig;
 
-/** One step of a stored run (`GET /codeinterp/runs/{id}`). */
-export interface IRunStep {
-  step: number;
-  code: string;
-  outputs: any[];
-  status: string;
-  execution_count: number | null;
-  elapsed: number | null;
-}
+/** One step of a run (`GET /codeinterp/runs/{id}`). */
+export type IRunStep = schema.StepRecord;
 
-/** A stored run (`GET /codeinterp/runs/{id}`). */
-export interface IRunRecord {
-  run_id: string;
-  thread_id: string;
-  kernel_id: string;
-  notebook_path: string;
-  prompt: string;
-  model?: string;
-  status: string;
-  reason: string;
-  answer: string;
-  steps?: IRunStep[];
-  usage: {
-    prompt_tokens?: number;
-    completion_tokens?: number;
-    total_tokens?: number;
-  };
-  created: number;
-  ended: number | null;
-  last_seq: number;
-}
+/** A run (`GET /codeinterp/runs/{id}`); listings leave `steps` out. */
+export type IRunRecord = schema.RunRecord;
 
 /** A thread of a notebook (`GET /codeinterp/threads?notebook_path=`). */
-export interface IThreadRecord {
-  thread_id: string;
-  notebook_path: string;
-  title?: string;
-  created: number;
-  updated: number;
-  runs?: IRunRecord[];
-}
+export type IThreadRecord = schema.ThreadRecord;
 
 /** The threads of a notebook, newest first. Accepts a bare list or `{threads: [...]}`. */
 export async function listThreads(

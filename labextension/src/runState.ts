@@ -248,7 +248,9 @@ export function eventsFromRecord(run: IRunRecord): RunEvent[] {
       outputs: step.outputs,
       status: step.status as StepStatus,
       execution_count: step.execution_count,
-      elapsed: step.elapsed ?? 0
+      elapsed: step.elapsed ?? 0,
+      // A timed-out or restarted step keeps its explanation after a reload.
+      ...(step.message ? { message: step.message } : {})
     });
   }
   const usage = { ...zeroUsage(), ...(run.usage ?? {}) };

@@ -1,0 +1,154 @@
+/**
+ * Generated from jupyter_codeinterp/events.py and records.py by
+ * `python -m jupyter_codeinterp.schema --write`: do not edit by hand.
+ */
+
+/* eslint-disable */
+import type { IOutput } from '@jupyterlab/nbformat';
+
+/** An nbformat v4 output dict. */
+export type Output = IOutput;
+
+export type Stage = 'started' | 'code_delta' | 'in_progress' | 'interpreting' | 'completed';
+
+export type StepStatus = 'ok' | 'error' | 'timeout' | 'kernel_restarted' | 'cancelled' | 'skipped';
+
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface RunStartedEvent {
+  seq: number;
+  run_id: string;
+  time: number;
+  type: 'run_started';
+  thread_id: string;
+  prompt: string;
+  model: string;
+}
+
+export interface TextDeltaEvent {
+  seq: number;
+  run_id: string;
+  time: number;
+  type: 'text_delta';
+  delta: string;
+}
+
+/** One stage of one code step. Which optional keys are present depends on ``stage``. */
+export interface StepEvent {
+  seq: number;
+  run_id: string;
+  time: number;
+  type: 'step';
+  step: number;
+  stage: Stage;
+  delta?: string;
+  code?: string;
+  output?: Output;
+  outputs?: Output[];
+  status?: StepStatus;
+  execution_count?: number | null;
+  elapsed?: number;
+  message?: string;
+}
+
+/** Token usage so far in this run (cumulative), when the endpoint reports it. */
+export interface UsageEvent {
+  seq: number;
+  run_id: string;
+  time: number;
+  type: 'usage';
+  usage: Usage;
+}
+
+export interface KernelRestartedEvent {
+  seq: number;
+  run_id: string;
+  time: number;
+  type: 'kernel_restarted';
+  step: number;
+  message: string;
+}
+
+/** Something the user should know that is not an error of the run (e.g. a fallback was taken). */
+export interface NoticeEvent {
+  seq: number;
+  run_id: string;
+  time: number;
+  type: 'notice';
+  level: 'info' | 'warning';
+  message: string;
+  retract_text?: string;
+}
+
+export interface RunEndedEvent {
+  seq: number;
+  run_id: string;
+  time: number;
+  type: 'run_ended';
+  status: 'completed' | 'failed' | 'cancelled';
+  reason: string;
+  answer: string;
+  usage: Usage;
+  steps: number;
+}
+
+/** One step of a run, as ``GET /codeinterp/runs/{id}`` gives it. */
+export interface StepRecord {
+  step: number;
+  code: string;
+  outputs: Output[];
+  status: string;
+  execution_count: number | null;
+  elapsed: number | null;
+  message: string;
+}
+
+/** A run, as ``GET /codeinterp/runs/{id}`` gives it (listings leave ``steps`` out). */
+export interface RunRecord {
+  run_id: string;
+  thread_id: string;
+  kernel_id: string;
+  notebook_path: string;
+  prompt: string;
+  model: string;
+  status: RunStatus;
+  reason: string;
+  answer: string;
+  steps?: StepRecord[];
+  usage: Usage;
+  created: number;
+  ended: number | null;
+  last_seq: number;
+}
+
+/** A thread, as ``GET /codeinterp/threads`` lists it (``messages`` only from ``GET /codeinterp/threads/{id}``). */
+export interface ThreadRecord {
+  thread_id: string;
+  notebook_path: string;
+  title: string;
+  created: number;
+  updated: number;
+  runs?: RunRecord[];
+  messages?: { [key: string]: any }[];
+}
+
+/** ``GET /codeinterp/config``: what the sidebar needs to know, never the key. */
+export interface ServerConfig {
+  model: string;
+  base_url_host: string;
+  has_api_key: boolean;
+  max_steps: number;
+  exec_timeout: number;
+  max_output_chars: number;
+  tool_mode: string;
+  vision: boolean;
+  max_prompt_chars: number;
+  list_models: boolean;
+  problem: string | null;
+}
