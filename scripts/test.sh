@@ -18,7 +18,7 @@ echo "== lint and types"
 python -m ruff check jupyter_codeinterp tests bench scripts examples/make_data.py
 python -m ruff format --check jupyter_codeinterp tests bench scripts examples/make_data.py
 python -m mypy
-(cd labextension && npm run --silent lint)
+(cd labextension && npm run --silent lint && npm test --silent)
 
 echo "== tests"
 python -m pytest "$@"
