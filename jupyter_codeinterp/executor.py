@@ -7,6 +7,7 @@ The ``%%interpret`` magic has its own in-process implementation.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import inspect
 import logging
@@ -151,13 +152,16 @@ class KernelExecutor:
     async def _get_client(self) -> Any:
         if self._client is None:
             client = self.km.client()
-            client.start_channels()
+            await _maybe_await(client.start_channels())  # a coroutine for gateway kernels' clients
             try:
                 # Waits for iopub to be subscribed too, so the first outputs are not lost.
                 await client.wait_for_ready(timeout=self.ready_timeout)
             except RuntimeError as exc:
                 client.stop_channels()
                 raise KernelUnavailable(f"The kernel did not answer within {self.ready_timeout:g} s.") from exc
+            except asyncio.CancelledError:
+                client.stop_channels()
+                raise
             self._client = client
         return self._client
 
@@ -171,9 +175,12 @@ class KernelExecutor:
     async def interrupt(self) -> None:
         await _maybe_await(self.km.interrupt_kernel())
 
-    async def _recover(self) -> str:
-        """The kernel died: wait for the auto-restarter, or restart it ourselves. Raise if it cannot be."""
+    async def _recover(self, restarted: bool = False) -> str:
+        """The kernel died: wait for the auto-restarter (``restarted``: it has said it did), or restart it
+        ourselves. Raise if it cannot be."""
         self.close()
+        if restarted and await self._alive():
+            return "The kernel died and was restarted automatically."
         deadline = time.monotonic() + self.autorestart_grace
         while time.monotonic() < deadline:
             await asyncio.sleep(0.25)
@@ -216,14 +223,13 @@ class KernelExecutor:
                     msg = await client.get_iopub_msg(timeout=self.poll_interval)
                 except queue.Empty:
                     if not await self._alive() or self._identity() != identity:
-                        message = await self._recover()
-                        return ExecResult(
-                            "kernel_restarted",
-                            collector.final_outputs(),
-                            collector.execution_count,
-                            message + " All variables, imports and kernel state were lost.",
-                        )
+                        return await self._died(collector)
                     continue
+                state = msg["content"].get("execution_state") if msg["header"]["msg_type"] == "status" else None
+                if state in ("restarting", "dead"):
+                    # Said by a gateway (whose kernels have no local process to watch) to every client: its
+                    # restarter brought the kernel back, or ("dead") could not.
+                    return await self._died(collector, restarted=state == "restarting")
                 if msg.get("parent_header", {}).get("msg_id") != msg_id:
                     continue
                 if msg["header"]["msg_type"] == "status":
@@ -246,6 +252,36 @@ class KernelExecutor:
             )
         status: StepStatus = "error" if any(o.get("output_type") == "error" for o in outputs) else "ok"
         return ExecResult(status, outputs, collector.execution_count)
+
+    async def _died(self, collector: OutputCollector, restarted: bool = False) -> ExecResult:
+        message = await self._recover(restarted)
+        return ExecResult(
+            "kernel_restarted",
+            collector.final_outputs(),
+            collector.execution_count,
+            message + " All variables, imports and kernel state were lost.",
+        )
+
+    async def working_directory(self, timeout: float = 5.0) -> str | None:
+        """The kernel's current directory, asked silently (no output, no execution count), which for a remote
+        kernel is not the server's; None if the kernel does not say within ``timeout``."""
+        try:
+            return await asyncio.wait_for(self._ask_cwd(), timeout)
+        except Exception:  # a busy or non-Python kernel: the model is told "the kernel's current directory"
+            log.debug("could not ask the kernel for its working directory", exc_info=True)
+            return None
+
+    async def _ask_cwd(self) -> str | None:
+        client = await self._get_client()
+        expression = {"cwd": "__import__('os').getcwd()"}
+        msg_id = client.execute("", silent=True, store_history=False, user_expressions=expression)
+        while True:
+            reply = await client.get_shell_msg(timeout=None)
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                break
+        text = reply["content"].get("user_expressions", {}).get("cwd", {}).get("data", {}).get("text/plain")
+        value = ast.literal_eval(text) if isinstance(text, str) else None
+        return value if isinstance(value, str) else None
 
     async def _interrupt_quietly(self) -> None:
         try:

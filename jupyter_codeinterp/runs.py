@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import posixpath
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -309,6 +307,7 @@ class RunService:
 
     def _make_interpreter(self, kernel_id: str, config: CodeInterpreter) -> tuple[Any, Any]:
         from .executor import KernelExecutor
+        from .gateway import authenticated
         from .loop import Interpreter
 
         km = self.kernel_manager
@@ -316,12 +315,8 @@ class RunService:
         async def restart() -> None:
             await km.restart_kernel(kernel_id)
 
-        executor = KernelExecutor(km.get_kernel(kernel_id), restart=restart)
+        executor = KernelExecutor(authenticated(km.get_kernel(kernel_id)), restart=restart)
         return Interpreter(config, executor, client=self._get_client()), executor
-
-    def _workdir(self, notebook_path: str) -> str | None:
-        folder = os.path.join(self.root_dir, *posixpath.dirname(notebook_path).split("/"))
-        return folder if os.path.isdir(folder) else None
 
     async def _drive(self, run: LiveRun, executor: Any) -> None:
         """Run the engine, then record the outcome; whatever happens, the run ends and its log is closed."""
@@ -335,13 +330,15 @@ class RunService:
                     "(Note: this turn runs on a different kernel than the previous one, so variables, imports and "
                     "other state from earlier turns are gone; recreate what you need.)"
                 )
+            run.status = "running"  # as stored, while the kernel is asked for its folder (before run_started)
             result = await run.interp.run(
                 run.prompt,
                 messages=messages,
                 emit=lambda event: self._on_event(run, event),
                 run_id=run.run_id,
                 thread_id=run.thread_id,
-                workdir=self._workdir(run.notebook_path),
+                # The kernel's own folder, as it says: a gateway's kernels run on other machines.
+                workdir=await executor.working_directory(),
                 start_seq=0,
                 context=context,
             )

@@ -48,6 +48,8 @@ async def test_a_thread_has_one_run_at_a_time(api: Api, llm: ScriptedLLM) -> Non
     first_kernel, second_kernel = await asyncio.gather(api.new_kernel(), api.new_kernel())
     llm.script(hang(30))
     first = await api.start(first_kernel, "think")
+    while llm.remaining:  # the model has its request (after the kernel said where it is), not the next run
+        await asyncio.sleep(0.02)
 
     status, body = await api.post(
         "codeinterp", "runs", body={"kernel_id": second_kernel, "prompt": "me too", "thread_id": first["thread_id"]}

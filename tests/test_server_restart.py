@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ def _free_port() -> int:
 class ServerProcess:
     """``python -m jupyter_server`` with our extension, in folders of its own, driven over HTTP."""
 
-    def __init__(self, home: Path, llm: ScriptedLLM) -> None:
+    def __init__(self, home: Path, llm: ScriptedLLM, args: Sequence[str] = ()) -> None:
         self.home = home
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -70,7 +70,7 @@ class ServerProcess:
         }
         self.log = open(home / f"server-{self.port}.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", f"--port={self.port}", "--ip=127.0.0.1"],
+            [sys.executable, "-m", "jupyter_server", f"--port={self.port}", "--ip=127.0.0.1", *args],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
@@ -155,6 +156,8 @@ async def test_a_run_may_pick_its_model(api: Api, llm: ScriptedLLM, kernel_id: s
 async def test_a_second_run_on_a_busy_kernel_is_refused_with_409(api: Api, llm: ScriptedLLM, kernel_id: str) -> None:
     llm.script(hang(30))
     first = await api.start(kernel_id, "think hard")
+    while llm.remaining:  # the model has its request (after the kernel said where it is), not the next run
+        await asyncio.sleep(0.02)
 
     status, body = await api.post("codeinterp", "runs", body={"kernel_id": kernel_id, "prompt": "me too"})
 
