@@ -3,7 +3,8 @@
 A real gateway process on loopback, demanding its auth token, starts kernels in a folder of its own; a real
 ``jupyter server`` process is pointed at it, and kernels are created through the server, which proxies to the
 gateway. There a run goes end to end, the model is told the kernel's folder (not the server's), a kernel killed
-mid-step is reported as restarted and the run goes on, and a gateway that goes away fails the run, saying so.
+mid-step is reported as restarted and the run goes on, a cancel interrupts the kernel through the gateway, and a
+gateway that goes away fails the run, saying so.
 """
 
 from __future__ import annotations
@@ -199,6 +200,22 @@ def test_a_gateway_kernel_killed_mid_step_is_restarted_and_the_run_goes_on(stack
     assert told["role"] == "tool" and "The kernel died" in told["content"]
     events = stack.server.events(run["run_id"])
     assert [e["step"] for e in events if e["type"] == "kernel_restarted"] == [1]
+    assert llm.remaining == 0
+
+
+def test_cancelling_a_run_interrupts_the_gateway_kernel_which_stays_usable(stack: Stack, llm: ScriptedLLM) -> None:
+    kernel = stack.new_kernel()
+    llm.script(code("import time\nprint('working', flush=True)\ntime.sleep(600)"))  # outlasts any wait below
+    started = stack.server.start_run(kernel, "sleep")
+    stack.server.wait_run(started["run_id"], lambda r: bool(r["steps"]) and r["steps"][0]["outputs"] != [])
+
+    stack.server.ok("POST", f"/codeinterp/runs/{started['run_id']}/cancel")
+    cancelled = stack.server.wait_run(started["run_id"], lambda r: r["status"] in FINAL)
+
+    assert cancelled["status"] == "cancelled" and cancelled["steps"][0]["status"] == "cancelled"
+    llm.script(code("print('free')"), answer("Free again."))
+    run = stack.run(kernel, "are you free?")  # the interrupt reached the kernel: it runs the next step
+    assert run["status"] == "completed" and _outputs_text(run["steps"][0]) == "free\n", run
     assert llm.remaining == 0
 
 
