@@ -12,6 +12,8 @@ import base64
 import json
 import os
 import socket
+import sqlite3
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -29,6 +31,8 @@ __all__ = [
     "Api",
     "StalledSocket",
     "api",
+    "assert_intact",
+    "assert_valid_history",
     "jp_server_config",
     "kernel_id",
     "read_events",
@@ -212,6 +216,19 @@ class StalledSocket:
             self.sock.setblocking(True)
         return len(self.buffer)
 
+    def read(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """The next ``count`` events (fewer if the server closes the stream first)."""
+        self.sock.settimeout(timeout)
+        events: list[dict[str, Any]] = []
+        while len(events) < count and (frame := self._frame()) is not None:
+            events.append(json.loads(frame))
+        return events
+
+    def drop(self) -> None:
+        """Vanish without a close frame: reset the TCP connection (a laptop lid shut, a network gone)."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
     def read_all(self, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Read until the server's close frame; return the events (text frames)."""
         self.sock.settimeout(timeout)
@@ -272,3 +289,51 @@ async def read_until(
         events.append(json.loads(message))
         if predicate(events[-1]):
             return events
+
+
+def assert_valid_history(messages: list[dict[str, Any]]) -> None:
+    """A thread's messages as a next turn sends them: every tool call answered before anything else is said."""
+    pending: list[str] = []
+    for message in messages:
+        if message["role"] == "tool":
+            assert message["tool_call_id"] in pending, (message, pending)
+            pending.remove(message["tool_call_id"])
+            continue
+        assert not pending, f"tool calls {pending} unanswered before {message}"
+        pending = [call["id"] for call in message.get("tool_calls") or []]
+    assert not pending, f"tool calls {pending} unanswered at the end"
+
+
+def assert_intact(store_path: Path, run: dict[str, Any], events: list[dict[str, Any]] | None = None) -> None:
+    """What a fresh process finds in the store for an ended ``run`` (as the API gave it): a sound file; the run's
+    whole event log in order, ending as the run did (and equal to ``events``, what a client saw); its steps as
+    the API gave them; and a thread history a next turn can be sent."""
+    db = sqlite3.connect(store_path)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        run_id = run["run_id"]
+        stored = [
+            json.loads(e) for (e,) in db.execute("SELECT event FROM events WHERE run_id = ? ORDER BY seq", (run_id,))
+        ]
+        assert [e["seq"] for e in stored] == list(range(1, len(stored) + 1)) and stored, stored
+        assert stored[-1]["type"] == "run_ended" and stored[-1]["status"] == run["status"], stored[-1]
+        if events is not None:
+            assert stored == events
+        (status, reason, last_seq) = db.execute(
+            "SELECT status, reason, last_seq FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        assert (status, reason, last_seq) == (run["status"], run["reason"], len(stored))
+        steps = db.execute(
+            "SELECT step, code, status, outputs FROM steps WHERE run_id = ? ORDER BY step", (run_id,)
+        ).fetchall()
+        assert [(n, c, st, json.loads(o)) for n, c, st, o in steps] == [
+            (s["step"], s["code"], s["status"], s["outputs"]) for s in run["steps"]
+        ]
+        messages = [
+            json.loads(m)
+            for (m,) in db.execute("SELECT message FROM messages WHERE thread_id = ? ORDER BY idx", (run["thread_id"],))
+        ]
+        assert messages, "the run added nothing to its thread"
+        assert_valid_history(messages)
+    finally:
+        db.close()

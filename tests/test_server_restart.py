@@ -24,7 +24,7 @@ import websocket
 
 from jupyter_codeinterp.runs import RESTART_REASON, SHUTDOWN_REASON
 from tests.scripted_llm import ScriptedLLM, answer, code
-from tests.server_support import TEST_KEY
+from tests.server_support import TEST_KEY, assert_intact
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "restart-test-token"
@@ -190,6 +190,7 @@ def test_runs_threads_and_events_survive_a_crash_and_a_shutdown(
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert events[-1]["type"] == "run_ended" and events[-1]["reason"] == RESTART_REASON
     assert any(e.get("output", {}).get("text") == "working\n" for e in events)  # stored before the crash
+    assert_intact(home / "store.sqlite", run, events)  # a sound file, the log whole, the thread's history valid
     kept = second.ok("GET", f"/codeinterp/runs/{done['run_id']}")
     assert kept["status"] == "completed" and kept["answer"] == "Set x."
     assert kept["steps"][0]["code"] == "x = 41"
