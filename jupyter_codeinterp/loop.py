@@ -11,20 +11,28 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .config import CodeInterpreter, ConfigError
 from .events import Emitter, EventSink, Output, StepStatus, Usage
 from .executor import ExecResult, Executor, KernelUnavailable
-from .llm import FenceStream, Reply, make_client, parse_code_arguments, parse_json_tool_text
-from .loopstate import Message, RunState, Stop
-from .modelturn import ModelTurns
+from .hooks import RunHooks
+from .llm import FenceStream, Reply, parse_code_arguments, parse_json_tool_text
+from .loopstate import LoopState, Message, Stop
+from .modelturn import ChatModel, Model
 from .outputs import render_for_model, settle_live
 from .prompts import system_prompt
 from .redaction import OutputRedactor, redact, scrub
 
-__all__ = ["Interpreter", "Message", "RunResult", "new_id"]
+__all__ = ["Interpreter", "LoopState", "Message", "RecordSink", "RunResult", "new_id"]
+
+#: A door that persists a run as it grows: each event with the messages appended since the previous event, so both
+#: can go into one transaction (a crash then never leaves a step recorded without its result in the thread).
+RecordSink = Callable[[dict[str, Any], list[Message]], Awaitable[None] | None]
+#: Turns what the model is told of a step (text, images) into the messages that complete it.
+Answer = Callable[[str, list[tuple[str, str]]], list[Message]]
 
 log = logging.getLogger(__name__)
 
@@ -43,23 +51,36 @@ class RunResult:
     messages_added: list[Message]
     run_id: str = ""
     last_seq: int = 0
+    #: The engine's state at the end: pass it to the next ``run`` to go on from here.
+    state: LoopState | None = None
 
 
-class Interpreter(ModelTurns):
+class Interpreter:
     """Runs one prompt to an answer. Make one per run; ``cancel()`` may be called from anywhere on the loop."""
 
-    def __init__(self, config: CodeInterpreter, executor: Executor, *, client: Any = None) -> None:
+    def __init__(
+        self,
+        config: CodeInterpreter,
+        executor: Executor,
+        *,
+        client: Any = None,
+        hooks: RunHooks | None = None,
+        model: Model | None = None,
+    ) -> None:
         self.config = config
         self.executor = executor
-        self._client = client
-        self._owns_client = client is None
+        self.hooks = hooks or RunHooks()
+        self.model: Model = model or ChatModel(config, client, self._skip_step, self.hooks)
         self._task: asyncio.Task[tuple[str, str]] | None = None
         self._cancel_requested = False
-        self._markdown = config.tool_mode == "markdown"
+        self._cancel_as = ("cancelled", "Cancelled by the user.")
+        self._first_added = self._first_step = 0
 
-    def cancel(self) -> None:
-        """Abort the model stream and interrupt the kernel; ``run`` then returns status ``cancelled``."""
+    def cancel(self, status: str = "cancelled", reason: str = "Cancelled by the user.") -> None:
+        """Abort the model stream and interrupt the kernel; ``run`` then ends with this status and reason
+        (a server shutting down says ``failed`` and why)."""
         self._cancel_requested = True
+        self._cancel_as = (status, reason)
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
@@ -68,7 +89,9 @@ class Interpreter(ModelTurns):
         prompt: str,
         *,
         messages: list[Message] | None = None,
+        state: LoopState | None = None,
         emit: EventSink | None = None,
+        record: RecordSink | None = None,
         run_id: str | None = None,
         thread_id: str = "",
         workdir: str | None = None,
@@ -76,9 +99,16 @@ class Interpreter(ModelTurns):
         context: str = "",
     ) -> RunResult:
         """Run ``prompt`` to an answer. ``context`` is told to the model with the prompt but not shown as it
-        (e.g. that the kernel changed since the thread's last turn)."""
-        emitter = Emitter(run_id or new_id("run"), self._scrubbing(emit), start_seq)
-        state = RunState(messages if messages is not None else [])
+        (e.g. that the kernel changed since the thread's last turn).
+
+        The thread so far is ``messages`` (or a whole ``state`` from an earlier run). Events go to ``emit``, or to
+        ``record`` together with the messages each one follows.
+        """
+        if state is None:
+            state = LoopState(messages if messages is not None else [])
+        emitter = Emitter(run_id or new_id("run"), self._sink(emit, record, state), start_seq)
+        # This run's messages and steps are those appended from here on.
+        self._first_added, self._first_step = len(state.added), len(state.steps)
         await emitter.emit("run_started", thread_id=thread_id, prompt=prompt, model=self.config.model)
         said = f"{context}\n\n{prompt}" if context else prompt
         self._task = asyncio.ensure_future(self._loop(said, state, emitter, workdir))
@@ -92,7 +122,7 @@ class Interpreter(ModelTurns):
                 # Our own caller was cancelled (e.g. server shutdown): record the end, then let it propagate.
                 await self._end(state, emitter, "cancelled", "The run was stopped.")
                 raise
-            status, reason = "cancelled", "Cancelled by the user."
+            status, reason = self._cancel_as
         except Stop as stop:
             status, reason = stop.status, stop.reason
             await self._settle(state, emitter, "skipped", "Not run: the run ended (" + reason + ")")
@@ -103,26 +133,19 @@ class Interpreter(ModelTurns):
                 redact(f"Internal error: {type(exc).__name__}: {exc}", self.config.api_key),
             )
         finally:
-            await self._close_client()
+            await self.model.close()
         return await self._end(state, emitter, status, reason)
 
-    def _scrubbing(self, sink: EventSink | None) -> EventSink | None:
-        """Wrap the sink so no event carries the API key (code can print the kernel's environment)."""
-        if sink is None:
-            return None
+    def _sink(self, emit: EventSink | None, record: RecordSink | None, state: LoopState) -> EventSink | None:
+        """The emitter's sink: no event or message carries the API key (code can print the kernel's environment)."""
         key = self.config.api_key
+        if record is not None:
+            return lambda event: record(scrub(event, key), scrub(state.take_new(), key))
+        if emit is not None:
+            return lambda event: emit(scrub(event, key))
+        return None
 
-        def scrubbed(event: dict[str, Any]) -> Any:
-            return sink(scrub(event, key))
-
-        return scrubbed
-
-    async def _close_client(self) -> None:
-        if self._owns_client and self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
-
-    async def _end(self, state: RunState, em: Emitter, status: str, reason: str) -> RunResult:
+    async def _end(self, state: LoopState, em: Emitter, status: str, reason: str) -> RunResult:
         answer = redact(state.answer, self.config.api_key) if status == "completed" else ""
         await em.emit(
             "run_ended",
@@ -132,25 +155,27 @@ class Interpreter(ModelTurns):
             usage=state.usage,
             steps=len(state.steps),
         )
-        return RunResult(status, reason, answer, state.steps, state.usage, state.added, em.run_id, em.seq)
+        added, steps = state.added[self._first_added :], state.steps[self._first_step :]
+        return RunResult(status, reason, answer, steps, state.usage, added, em.run_id, em.seq, state)
 
-    async def _settle(self, state: RunState, em: Emitter, step_status: StepStatus, note: str) -> None:
+    async def _settle(self, state: LoopState, em: Emitter, step_status: StepStatus, note: str) -> None:
         """Close open steps and answer pending tool calls, so the thread's history stays valid for its next run."""
-        for step, (code, outputs) in sorted(state.open_steps.items()):
-            status: StepStatus = "cancelled" if outputs or step_status == "cancelled" else step_status
-            await self._complete_step(state, em, step, code, ExecResult(status, settle_live(outputs)), 0.0)
         for call_id in state.pending_calls:
             state.append({"role": "tool", "tool_call_id": call_id, "content": note})
         state.pending_calls.clear()
+        for step, (code, outputs) in sorted(state.open_steps.items()):
+            status: StepStatus = "cancelled" if outputs or step_status == "cancelled" else step_status
+            await self._complete_step(state, em, step, code, ExecResult(status, settle_live(outputs)), 0.0)
+
+    async def _skip_step(self, st: LoopState, em: Emitter, step: int, code: str, result: ExecResult) -> None:
+        await self._complete_step(st, em, step, code, result, 0.0)
 
     # -- the loop ------------------------------------------------------------------------------------
 
-    async def _loop(self, prompt: str, st: RunState, em: Emitter, workdir: str | None) -> tuple[str, str]:
+    async def _loop(self, prompt: str, st: LoopState, em: Emitter, workdir: str | None) -> tuple[str, str]:
         cfg = self.config
         try:
             cfg.check()
-            if self._client is None:
-                self._client = make_client(cfg)
         except ConfigError as exc:
             raise Stop("failed", str(exc)) from exc
         if not st.messages:
@@ -160,14 +185,14 @@ class Interpreter(ModelTurns):
                     "content": system_prompt(
                         workdir=workdir,
                         max_output_chars=cfg.max_output_chars,
-                        markdown_mode=self._markdown,
+                        markdown_mode=self.model.markdown,
                         extra=cfg.extra_system_prompt,
                     ),
                 }
             )
         st.append({"role": "user", "content": prompt})
         while True:
-            reply, turn = await self._complete(st, em)
+            reply, turn = await self.model.turn(st, em)
             if reply.tool_calls:
                 await self._run_tool_calls(st, em, reply)
                 continue
@@ -179,29 +204,36 @@ class Interpreter(ModelTurns):
                     await em.step(step, "started")
                     await em.step(step, "code_delta", delta=code)
                 self._check_limit(st)
-                text, images = await self._execute(st, em, step, code)
-                st.append({"role": "user", "content": self._with_images(f"Output of the code:\n{text}", images)})
+                await self._execute(
+                    st,
+                    em,
+                    step,
+                    code,
+                    lambda text, images: [
+                        {"role": "user", "content": self._with_images(f"Output of the code:\n{text}", images)}
+                    ],
+                )
                 continue
             st.append({"role": "assistant", "content": reply.content})
             st.answer = reply.content
             return "completed", ""
 
-    def _text_code(self, reply: Reply, fence: FenceStream, st: RunState) -> tuple[str | None, int | None]:
+    def _text_code(self, reply: Reply, fence: FenceStream, st: LoopState) -> tuple[str | None, int | None]:
         """Code to run from a reply without tool calls: its ```python block (markdown mode) or a JSON call."""
-        if self._markdown and fence.code is not None:
+        if self.model.markdown and fence.code is not None:
             return fence.code, st.step_count if st.step_count in st.open_steps else None
-        if not self._markdown and self.config.tool_mode == "auto":
+        if not self.model.markdown and self.config.tool_mode == "auto":
             return parse_json_tool_text(reply.content), None
         return None, None
 
-    def _check_limit(self, st: RunState) -> None:
+    def _check_limit(self, st: LoopState) -> None:
         if st.executed >= self.config.max_steps:
             raise Stop(
                 "failed",
                 f"Stopped: reached max_steps ({self.config.max_steps}) before the model gave a final answer.",
             )
 
-    async def _run_tool_calls(self, st: RunState, em: Emitter, reply: Reply) -> None:
+    async def _run_tool_calls(self, st: LoopState, em: Emitter, reply: Reply) -> None:
         st.append(
             {
                 "role": "assistant",
@@ -215,10 +247,26 @@ class Interpreter(ModelTurns):
         st.pending_calls = [c.id for c in reply.tool_calls]
         images: list[tuple[str, str]] = []
         limit_hit: Stop | None = None
-        for call in reply.tool_calls:
+        last = len(reply.tool_calls) - 1
+        for index, call in enumerate(reply.tool_calls):
             step = call.step if call.step is not None else st.next_step()
             if call.step is None:
                 await em.step(step, "started")
+
+            def answer(
+                text: str, new_images: list[tuple[str, str]], call_id: str = call.id, final: bool = index == last
+            ) -> list[Message]:
+                """The tool result (and, after the last call, the images of all of them): the messages that go
+                with the step's ``completed`` event."""
+                images.extend(new_images)
+                st.pending_calls.remove(call_id)
+                messages: list[Message] = [{"role": "tool", "tool_call_id": call_id, "content": text}]
+                if final and images:
+                    messages.append(
+                        {"role": "user", "content": self._with_images("Images displayed by the code above:", images)}
+                    )
+                return messages
+
             if limit_hit is None:
                 try:
                     self._check_limit(st)
@@ -226,24 +274,20 @@ class Interpreter(ModelTurns):
                     limit_hit = stop
             if limit_hit is not None:
                 text = "Not run: the step limit was reached."
-                await self._complete_step(st, em, step, call.stream.code, ExecResult("skipped"), 0.0)
+                await self._complete_step(st, em, step, call.stream.code, ExecResult("skipped"), 0.0, answer(text, []))
             elif call.name != "python":
                 text = f"Unknown tool {call.name!r}: the only tool is python(code)."
-                await self._complete_step(st, em, step, "", self._tool_error("UnknownTool", text), 0.0)
+                result = self._tool_error("UnknownTool", text)
+                await self._complete_step(st, em, step, "", result, 0.0, answer(text, []))
             else:
                 try:
                     code = parse_code_arguments(call.arguments)
                 except ValueError as exc:
                     text = f"{exc} Nothing was run; call python again with valid arguments."
                     result = self._tool_error("ToolArgumentsError", str(exc))
-                    await self._complete_step(st, em, step, call.stream.code, result, 0.0)
+                    await self._complete_step(st, em, step, call.stream.code, result, 0.0, answer(text, []))
                 else:
-                    text, new_images = await self._execute(st, em, step, code)
-                    images.extend(new_images)
-            st.append({"role": "tool", "tool_call_id": call.id, "content": text})
-            st.pending_calls.remove(call.id)
-        if images:
-            st.append({"role": "user", "content": self._with_images("Images displayed by the code above:", images)})
+                    await self._execute(st, em, step, code, answer)
         if limit_hit is not None:
             raise limit_hit
 
@@ -262,9 +306,20 @@ class Interpreter(ModelTurns):
 
     # -- one execution --------------------------------------------------------------------------------
 
-    async def _execute(self, st: RunState, em: Emitter, step: int, code: str) -> tuple[str, list[tuple[str, str]]]:
-        """Run one step's code; return the text (and images) the model gets back."""
+    async def _execute(self, st: LoopState, em: Emitter, step: int, code: str, answer: Answer) -> None:
+        """Run one step's code (as the hooks decide); ``answer`` turns what the model is told into the messages
+        that complete the step, appended before its ``completed`` event so both are recorded together."""
         cfg = self.config
+        decision = await self.hooks.before_execute(st, step, code)
+        if decision.action == "skip":
+            text = "Not run: the user skipped this step." + (
+                f" Their reason: {decision.reason}" if decision.reason else ""
+            )
+            result = ExecResult("skipped", message=text)
+            await self._complete_step(st, em, step, code, result, 0.0, answer(text, []))
+            return
+        edited = decision.code is not None and decision.code != code
+        code = decision.code if decision.code is not None else code
         st.open_steps[step] = (code, [])
         await em.step(step, "in_progress", code=code)
         started = time.monotonic()
@@ -289,7 +344,8 @@ class Interpreter(ModelTurns):
         except KernelUnavailable as exc:
             await flush()
             outputs = settle_live(st.open_steps[step][1])
-            await self._complete_step(st, em, step, code, ExecResult("error", outputs), 0.0)
+            text = f"{exc}\nNothing more can run."
+            await self._complete_step(st, em, step, code, ExecResult("error", outputs), 0.0, answer(text, []))
             raise Stop("failed", str(exc)) from exc
         except BaseException:  # cancelled: what was held back still belongs to the step's outputs
             await flush()
@@ -297,6 +353,7 @@ class Interpreter(ModelTurns):
         await flush()
         elapsed = time.monotonic() - started
         result.outputs = scrub(result.outputs, cfg.api_key)
+        await self.hooks.after_execute(st, step, code, result)
         view = render_for_model(result.outputs, limit=cfg.max_output_chars, vision=cfg.vision)
         text = view.text or "(no output)"
         if result.status == "timeout":
@@ -304,13 +361,25 @@ class Interpreter(ModelTurns):
         elif result.status == "kernel_restarted":
             await em.emit("kernel_restarted", step=step, message=result.message)
             text = f"{result.message}\nOutput before the kernel died:\n{view.text or '(none)'}"
+        if edited:
+            text = f"(The user edited your code before it ran; this is what ran:\n```python\n{code}\n```)\n{text}"
         await em.step(step, "interpreting")
-        await self._complete_step(st, em, step, code, result, elapsed)
-        return text, view.images
+        await self._complete_step(st, em, step, code, result, elapsed, answer(text, view.images))
 
     async def _complete_step(
-        self, st: RunState, em: Emitter, step: int, code: str, result: ExecResult, elapsed: float
+        self,
+        st: LoopState,
+        em: Emitter,
+        step: int,
+        code: str,
+        result: ExecResult,
+        elapsed: float,
+        messages: list[Message] = (),  # type: ignore[assignment]
     ) -> None:
+        """Record the step as done; ``messages`` (what the model is told of it) are appended first, so that a door
+        recording as it goes stores them in the same transaction as the ``completed`` event."""
+        for message in messages:
+            st.append(message)
         st.open_steps.pop(step, None)
         status: StepStatus = result.status
         record: dict[str, Any] = {

@@ -1,7 +1,8 @@
 """One model turn: streaming a reply, showing its text and code as they come (redacted), and telling a reply
 that finished from one cut off, which is asked again while that is safe.
 
-A mixin of ``Interpreter``: it shares the run's client, configuration and tool mode.
+``Model`` is what the loop needs from a model; ``ChatModel`` is it over the Chat Completions API (any
+OpenAI-compatible endpoint). Another API (e.g. Responses) would be another ``Model``.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .config import CodeInterpreter
 from .events import Emitter
 from .executor import ExecResult
+from .hooks import RunHooks
 from .llm import (
     PYTHON_TOOL,
     FenceStream,
@@ -26,7 +29,7 @@ from .llm import (
     rejects_tools,
     unfinished,
 )
-from .loopstate import RunState, Stop
+from .loopstate import LoopState, Stop
 from .redaction import StreamRedactor
 
 log = logging.getLogger(__name__)
@@ -61,25 +64,57 @@ _RETRYING = {
 }
 
 
-class ModelTurns:
-    """Streams model replies into events; ``Interpreter`` provides the state below."""
+#: How the loop completes a step that never ran (a cut stream's half-written code): ``(state, emitter, step, code,
+#: result)``.
+SkipStep = Callable[[LoopState, Emitter, int, str, ExecResult], Awaitable[None]]
 
-    config: CodeInterpreter
-    _client: Any
-    _markdown: bool
+
+class Model(Protocol):
+    """One model turn at a time: stream a reply to ``state.messages`` as events, return it when it is complete."""
+
+    #: Code comes as ```python blocks in text rather than tool calls (set when the endpoint rejects tools).
+    markdown: bool
+
+    async def turn(self, st: LoopState, em: Emitter) -> tuple[Reply, Turn]: ...
+
+    async def close(self) -> None: ...
+
+
+class ChatModel:
+    """A ``Model`` over the Chat Completions API, with the python tool (or ```python blocks in markdown mode)."""
+
     #: Seconds before asking the model again after a cut stream; doubles with each retry of a turn.
     retry_backoff = 0.5
 
-    async def _complete_step(
-        self, st: RunState, em: Emitter, step: int, code: str, result: ExecResult, elapsed: float
+    def __init__(
+        self, config: CodeInterpreter, client: Any, skip_step: SkipStep, hooks: RunHooks | None = None
     ) -> None:
-        raise NotImplementedError
+        self.config = config
+        #: The openai client; made on first use when None, and then closed by ``close``.
+        self.client = client
+        self._owns_client = client is None
+        self._skip_step = skip_step
+        self._hooks = hooks or RunHooks()
+        self.markdown = config.tool_mode == "markdown"
 
-    async def _complete(self, st: RunState, em: Emitter) -> tuple[Reply, Turn]:
+    async def close(self) -> None:
+        if self._owns_client and self.client is not None:
+            client, self.client = self.client, None
+            await client.close()
+
+    async def turn(self, st: LoopState, em: Emitter) -> tuple[Reply, Turn]:
+        if self.client is None:
+            from .llm import make_client
+
+            self.client = make_client(self.config)
+        return await self._complete(st, em)
+
+    async def _complete(self, st: LoopState, em: Emitter) -> tuple[Reply, Turn]:
         """One model turn. A stream that did not finish (cut off, or stopped at the output token limit) is no
         answer: nothing from it runs, and the same request is made again, up to ``max_retries`` times."""
         retries = 0
         while True:
+            await self._hooks.before_model_call(st)
             turn = Turn(StreamRedactor(self.config.api_key), self.config.api_key)
             reply = await self._stream(st, em, turn)
             problem = unfinished(reply)
@@ -88,7 +123,7 @@ class ModelTurns:
                 return reply, turn
             wrote_code = bool(st.open_steps)
             for step, (code, _) in sorted(st.open_steps.items()):  # only this turn's steps are open now
-                await self._complete_step(st, em, step, code, ExecResult("skipped", message=_NOT_RUN[problem]), 0.0)
+                await self._skip_step(st, em, step, code, ExecResult("skipped", message=_NOT_RUN[problem]))
             if retries >= self.config.max_retries:
                 raise Stop("failed", describe_unfinished(problem, reply.broken, self.config))
             retries += 1
@@ -98,7 +133,7 @@ class ModelTurns:
             log.info("codeinterp run %s: model stream unfinished (%s), retrying", em.run_id, problem)
             await asyncio.sleep(self.retry_backoff * 2 ** (retries - 1))
 
-    async def _stream(self, st: RunState, em: Emitter, turn: Turn) -> Reply:
+    async def _stream(self, st: LoopState, em: Emitter, turn: Turn) -> Reply:
         """Make one model request and show its reply as it streams; a stream that breaks is returned ``broken``."""
         cfg = self.config
         kwargs: dict[str, Any] = {
@@ -109,13 +144,13 @@ class ModelTurns:
         }
         if cfg.temperature is not None:
             kwargs["temperature"] = cfg.temperature
-        if not self._markdown:
+        if not self.markdown:
             kwargs["tools"] = [PYTHON_TOOL]
         try:
-            stream = await self._client.chat.completions.create(**kwargs)
+            stream = await self.client.chat.completions.create(**kwargs)
         except Exception as exc:
-            if cfg.tool_mode == "auto" and not self._markdown and rejects_tools(exc):
-                self._markdown = True
+            if cfg.tool_mode == "auto" and not self.markdown and rejects_tools(exc):
+                self.markdown = True
                 await em.emit(
                     "notice",
                     level="warning",
@@ -153,7 +188,7 @@ class ModelTurns:
 
     async def _finish_turn(self, em: Emitter, turn: Turn) -> None:
         """The stream finished: show what was held back (markdown prose, redactors' tails)."""
-        if self._markdown:
+        if self.markdown:
             rest = turn.fence.finish()
             if rest:
                 await self._say(em, turn, rest)
@@ -175,7 +210,7 @@ class ModelTurns:
             await em.emit("text_delta", delta=text)
 
     async def _on_chunk(
-        self, st: RunState, em: Emitter, turn: Turn, reply: Reply, calls: dict[int, ToolCall], chunk: Any
+        self, st: LoopState, em: Emitter, turn: Turn, reply: Reply, calls: dict[int, ToolCall], chunk: Any
     ) -> None:
         if getattr(chunk, "usage", None):
             reply.usage = {
@@ -198,8 +233,8 @@ class ModelTurns:
     def _llm_failure(self, exc: BaseException) -> Stop:
         return Stop("failed", describe_error(exc, self.config))
 
-    async def _on_text(self, st: RunState, em: Emitter, turn: Turn, text: str) -> None:
-        if not self._markdown:
+    async def _on_text(self, st: LoopState, em: Emitter, turn: Turn, text: str) -> None:
+        if not self.markdown:
             await self._say(em, turn, text)
             return
         prose, code, started = turn.fence.feed(text)
@@ -211,7 +246,7 @@ class ModelTurns:
         if code:
             await self._code_delta(st, em, turn, st.step_count, code)
 
-    async def _on_tool_delta(self, st: RunState, em: Emitter, turn: Turn, calls: dict[int, ToolCall], tc: Any) -> None:
+    async def _on_tool_delta(self, st: LoopState, em: Emitter, turn: Turn, calls: dict[int, ToolCall], tc: Any) -> None:
         index = tc.index if tc.index is not None else len(calls)
         call = calls.get(index)
         if call is None:
@@ -232,7 +267,7 @@ class ModelTurns:
                 if new:
                     await self._code_delta(st, em, turn, call.step, new)
 
-    async def _code_delta(self, st: RunState, em: Emitter, turn: Turn, step: int, delta: str) -> None:
+    async def _code_delta(self, st: LoopState, em: Emitter, turn: Turn, step: int, delta: str) -> None:
         code, outputs = st.open_steps.get(step, ("", []))
         st.open_steps[step] = (code + delta, outputs)
         shown = turn.code_redactor(step).feed(delta)

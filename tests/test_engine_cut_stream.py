@@ -13,6 +13,7 @@ import pytest
 
 from jupyter_codeinterp.executor import KernelExecutor
 from jupyter_codeinterp.loop import Interpreter
+from jupyter_codeinterp.modelturn import ChatModel
 from jupyter_codeinterp.transcript import RunView
 from tests.engine_helpers import Recorded, run_prompt
 from tests.scripted_llm import answer, code, cut, drop, hang, markdown_code
@@ -20,7 +21,7 @@ from tests.scripted_llm import answer, code, cut, drop, hang, markdown_code
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Interpreter, "retry_backoff", 0.0)
+    monkeypatch.setattr(ChatModel, "retry_backoff", 0.0)
 
 
 def streamed_text(rec: Recorded) -> str:
@@ -156,7 +157,7 @@ async def test_a_dropped_stream_after_a_retry_that_succeeds_counts_usage_of_both
 async def test_cancelling_while_waiting_to_retry_ends_cancelled(llm, make_config, kernel, monkeypatch) -> None:
     import asyncio
 
-    monkeypatch.setattr(Interpreter, "retry_backoff", 30.0)
+    monkeypatch.setattr(ChatModel, "retry_backoff", 30.0)
     llm.script(cut(answer("Partial answer")))
     interp = Interpreter(make_config(), KernelExecutor(kernel))
 
