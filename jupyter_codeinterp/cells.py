@@ -91,3 +91,39 @@ def run_cells(state: RunState, roles: frozenset[str] = ALL_ROLES) -> list[CellSp
     if text is not None:
         cells.append({"cell_type": "markdown", "source": text, "metadata": tag("answer")})
     return cells
+
+
+def cell_tag(cell: dict[str, Any]) -> dict[str, Any] | None:
+    """Our tag on a notebook cell, or None for a cell of the user's."""
+    tag = (cell.get("metadata") or {}).get(METADATA_KEY)
+    return tag if isinstance(tag, dict) and isinstance(tag.get("run_id"), str) and "role" in tag else None
+
+
+def insert_index(cells: list[dict[str, Any]], run_id: str, role: str, thread_id: str = "") -> int:
+    """Where a new cell of a run goes: after the run's last cell (a code cell above the run's answer), else after
+    its thread's last cell, else at the end of the notebook, above the empty code cells the user left there.
+    The lab extension's ``cellPlacement.ts`` places cells by the same rules."""
+    last_of_run = last_of_thread = -1
+    for i, cell in enumerate(cells):
+        tag = cell_tag(cell)
+        if tag is None:
+            continue
+        if tag["run_id"] == run_id:
+            if role == "answer" or tag["role"] != "answer":
+                last_of_run = i
+        elif thread_id and tag.get("thread_id") == thread_id:
+            last_of_thread = i
+    if last_of_run >= 0:
+        return last_of_run + 1
+    if last_of_thread >= 0:
+        return last_of_thread + 1
+    end = len(cells)
+    while end > 1 and cell_tag(cells[end - 1]) is None and _blank(cells[end - 1]):
+        end -= 1
+    return end
+
+
+def _blank(cell: dict[str, Any]) -> bool:
+    source = cell.get("source", "")
+    text = "".join(source) if isinstance(source, list) else str(source)
+    return cell.get("cell_type") == "code" and not text.strip()

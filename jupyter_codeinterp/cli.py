@@ -89,7 +89,7 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
 
     from .executor import KernelExecutor
     from .loop import Interpreter, new_id
-    from .notebook import apply_event, read_notebook, write_notebook
+    from .notebook import RunRecorder, is_checkpoint, read_notebook, write_notebook
 
     path = os.path.abspath(args.notebook)
     folder = os.path.dirname(path)
@@ -107,6 +107,7 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
         return fail(f"no kernel named {kernel_name!r} is installed (see `jupyter kernelspec list`)", EXIT_USAGE)
 
     progress = Progress(sys.stderr, config.max_steps)
+    recorder = RunRecorder(nb)
     run_id = new_id("run")
 
     stdout_open = True
@@ -119,7 +120,7 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
             except BrokenPipeError:  # the reader left (e.g. `| head`): keep running, keep recording
                 stdout_open = False
         progress(event)
-        if apply_event(nb, event):
+        if recorder.apply(event) and is_checkpoint(event):
             write_notebook(nb, path)
 
     executor = KernelExecutor(km)

@@ -1,8 +1,8 @@
 """Writing a run into a notebook: a markdown prompt, one code cell per executed step, a markdown answer.
 
-Driven by events, and idempotent: each cell carries ``metadata.codeinterp = {run_id, step, role}``, so applying
-an event twice (a replay, a second writer) updates the cell instead of adding another. The labextension's
-``notebookWriter.ts`` follows the same rules in the browser.
+The cells are ``cells.run_cells`` of the run's folded state (docs/cells.md), the same the lab extension writes.
+Each carries ``metadata.codeinterp`` (run, step, role, thread), so writing a run again (a replay, a second
+writer) updates its cells instead of adding others.
 
 The cells carry no ``trusted`` flag and the file is never signed: the outputs of model-written code open untrusted,
 sanitised by JupyterLab (docs/security.md).
@@ -17,8 +17,8 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-#: Steps with these statuses ran code whose cell belongs in the notebook.
-RECORDED_STEP_STATUSES = frozenset({"ok", "error", "timeout", "kernel_restarted", "cancelled"})
+from .cells import ALL_ROLES, METADATA_KEY, CellSpec, cell_tag, insert_index, run_cells, tag_key
+from .runstate import RunState
 
 
 def new_notebook(kernel_name: str = "python3") -> NotebookNode:
@@ -56,59 +56,73 @@ def write_notebook(nb: NotebookNode, path: str) -> None:
         raise
 
 
-def _tag(run_id: str, role: str, step: int = 0) -> dict[str, Any]:
-    """The same cell tag the labextension writes: prompt and answer cells have step 0."""
-    return {"run_id": run_id, "step": step, "role": role}
+def write_run(nb: NotebookNode, state: RunState, roles: frozenset[str] = ALL_ROLES) -> bool:
+    """Make the notebook hold the run's cells as ``cells.run_cells`` gives them; return whether it changed.
+
+    Cells are found by their tag before one is inserted, so writing the same run again (or a notebook the sidebar
+    wrote) updates cells instead of adding them; a cell the run no longer has (a step that ended skipped) goes.
+    """
+    wanted = run_cells(state, roles)
+    keys = {tag_key(spec["metadata"][METADATA_KEY]) for spec in wanted}
+    changed = False
+    for index in reversed(range(len(nb.cells))):
+        tag = cell_tag(nb.cells[index])
+        if tag is not None and tag["run_id"] == state.run_id and tag_key(tag) not in keys:
+            del nb.cells[index]
+            changed = True
+    for spec in wanted:
+        changed = _upsert(nb, spec, state.thread_id) or changed
+    return changed
 
 
-def prompt_markdown(prompt: str) -> str:
-    quoted = "\n".join(f"> {line}" for line in prompt.strip().split("\n"))
-    return f"**Code Interpreter prompt**\n\n{quoted}"
-
-
-def _find(nb: NotebookNode, tag: dict[str, Any]) -> int | None:
-    for index, cell in enumerate(nb.cells):
-        meta = cell.get("metadata", {}).get("codeinterp")
-        if meta and all(meta.get(k) == v for k, v in tag.items()):
-            return index
-    return None
-
-
-def _upsert(nb: NotebookNode, tag: dict[str, Any], cell: NotebookNode) -> bool:
-    """Insert ``cell`` after the run's last cell (or at the end), or replace the cell with the same tag."""
-    cell.metadata["codeinterp"] = tag
-    existing = _find(nb, tag)
-    if existing is not None:
-        cell["id"] = nb.cells[existing].get("id", cell.get("id"))
-        nb.cells[existing] = cell
-        return False
-    run_cells = [
-        i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("codeinterp", {}).get("run_id") == tag["run_id"]
-    ]
-    nb.cells.insert(run_cells[-1] + 1 if run_cells else len(nb.cells), cell)
+def _upsert(nb: NotebookNode, spec: CellSpec, thread_id: str) -> bool:
+    tag = spec["metadata"][METADATA_KEY]
+    key = tag_key(tag)
+    cell = _node(spec)
+    for index, existing in enumerate(nb.cells):
+        found = cell_tag(existing)
+        if found is not None and tag_key(found) == key:
+            cell["id"] = existing.get("id", cell.get("id"))
+            cell.metadata = {**existing.get("metadata", {}), **cell.metadata}
+            if existing == cell:
+                return False
+            nb.cells[index] = cell
+            return True
+    nb.cells.insert(insert_index(nb.cells, tag["run_id"], tag["role"], thread_id), cell)
     return True
 
 
-def apply_event(nb: NotebookNode, event: dict[str, Any], *, prompt_cell: bool = True, answer_cell: bool = True) -> bool:
-    """Reflect one event in the notebook; return whether the notebook changed."""
-    kind, run_id = event.get("type"), event.get("run_id", "")
-    if kind == "run_started" and prompt_cell:
-        cell = nbformat.v4.new_markdown_cell(prompt_markdown(event["prompt"]))
-        _upsert(nb, _tag(run_id, "prompt"), cell)
-        return True
-    if kind == "step" and event.get("stage") == "completed" and event.get("status") in RECORDED_STEP_STATUSES:
-        cell = nbformat.v4.new_code_cell(event.get("code", ""))
-        cell.execution_count = event.get("execution_count")
-        cell.outputs = [
-            nbformat.from_dict(o) for o in event.get("outputs", []) if o.get("output_type") != "clear_output"
-        ]
-        _upsert(nb, _tag(run_id, "code", event["step"]), cell)
-        return True
-    if kind == "run_ended" and answer_cell:
-        if event.get("status") == "completed":
-            text = event.get("answer") or "_(no answer)_"
-        else:
-            text = f"**Run {event.get('status')}:** {event.get('reason', '')}"
-        _upsert(nb, _tag(run_id, "answer"), nbformat.v4.new_markdown_cell(text))
-        return True
-    return False
+def _node(spec: CellSpec) -> NotebookNode:
+    cell: NotebookNode
+    if spec["cell_type"] == "markdown":
+        cell = nbformat.v4.new_markdown_cell(spec["source"], metadata=dict(spec["metadata"]))
+        return cell
+    cell = nbformat.v4.new_code_cell(spec["source"], metadata=dict(spec["metadata"]))
+    cell.execution_count = spec.get("execution_count")
+    cell.outputs = [nbformat.from_dict(o) for o in spec.get("outputs", [])]
+    return cell
+
+
+#: Events after which the CLI saves the notebook: a run's cells are worth a write when a run starts, a step ends
+#: and the run ends (not at every piece of streamed code).
+CHECKPOINTS = frozenset({"run_started", "run_ended"})
+
+
+def is_checkpoint(event: dict[str, Any]) -> bool:
+    return event.get("type") in CHECKPOINTS or (event.get("type") == "step" and event.get("stage") == "completed")
+
+
+class RunRecorder:
+    """Folds the events of the runs written into one notebook, and keeps their cells in it."""
+
+    def __init__(self, nb: NotebookNode, roles: frozenset[str] = ALL_ROLES) -> None:
+        self.nb = nb
+        self.roles = roles
+        self.runs: dict[str, RunState] = {}
+
+    def apply(self, event: dict[str, Any]) -> bool:
+        """Fold one event in; return whether the notebook changed."""
+        state = self.runs.setdefault(str(event.get("run_id", "")), RunState())
+        if not state.apply(event):
+            return False
+        return write_run(self.nb, state, self.roles)

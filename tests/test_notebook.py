@@ -7,12 +7,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from jupyter_codeinterp.notebook import apply_event, read_notebook, write_notebook
+from jupyter_codeinterp.notebook import RunRecorder, read_notebook, write_notebook
 
 EVENTS = [
-    {"type": "run_started", "run_id": "r1", "prompt": "Sum it\nplease"},
-    {"type": "step", "run_id": "r1", "step": 1, "stage": "code_delta", "delta": "1 +"},
+    {"seq": 1, "type": "run_started", "run_id": "r1", "thread_id": "t1", "prompt": "Sum it\nplease"},
+    {"seq": 2, "type": "step", "run_id": "r1", "step": 1, "stage": "code_delta", "delta": "1 +"},
     {
+        "seq": 3,
         "type": "step",
         "run_id": "r1",
         "step": 1,
@@ -24,16 +25,18 @@ EVENTS = [
             {"output_type": "execute_result", "execution_count": 3, "data": {"text/plain": "2"}, "metadata": {}}
         ],
     },
-    {"type": "step", "run_id": "r1", "step": 2, "stage": "completed", "code": "", "status": "skipped", "outputs": []},
-    {"type": "run_ended", "run_id": "r1", "status": "completed", "answer": "It is 2.", "reason": ""},
+    {"seq": 4, "type": "step", "run_id": "r1", "step": 2, "stage": "code_delta", "delta": "never"},
+    {"seq": 5, "type": "step", "run_id": "r1", "step": 2, "stage": "completed", "code": "never", "status": "skipped"},
+    {"seq": 6, "type": "run_ended", "run_id": "r1", "status": "completed", "answer": "It is 2.", "reason": ""},
 ]
 
 
-def test_applying_a_run_twice_writes_each_cell_once() -> None:
+def test_writing_a_run_twice_writes_each_cell_once_and_no_cell_for_a_skipped_step() -> None:
     nb = read_notebook("/nonexistent/new.ipynb")
-    for _ in range(2):
+    for _ in range(2):  # two writers, e.g. a replay into a notebook that already has the run
+        recorder = RunRecorder(nb)
         for event in EVENTS:
-            apply_event(nb, event)
+            recorder.apply(event)
     nbformat.validate(nb)
     assert [(c.cell_type, c.metadata["codeinterp"]["role"]) for c in nb.cells] == [
         ("markdown", "prompt"),
@@ -46,8 +49,24 @@ def test_applying_a_run_twice_writes_each_cell_once() -> None:
 
 def test_a_failed_run_is_recorded_with_its_reason() -> None:
     nb = read_notebook("/nonexistent/new.ipynb")
-    apply_event(nb, {"type": "run_ended", "run_id": "r2", "status": "failed", "answer": "", "reason": "401"})
-    assert nb.cells[0].source == "**Run failed:** 401"
+    recorder = RunRecorder(nb)
+    recorder.apply({"seq": 1, "type": "run_started", "run_id": "r2", "thread_id": "t", "prompt": "hi"})
+    recorder.apply({"seq": 2, "type": "run_ended", "run_id": "r2", "status": "failed", "answer": "", "reason": "401"})
+    assert nb.cells[-1].source == "**Run failed:** 401"
+    assert all(c.metadata["codeinterp"]["ended"] is True for c in nb.cells)
+
+
+def test_a_thread_s_next_run_goes_below_its_last_cell_and_above_the_user_s_blank_cells() -> None:
+    nb = read_notebook("/nonexistent/new.ipynb")
+    nb.cells.append(nbformat.v4.new_markdown_cell("# Mine"))
+    recorder = RunRecorder(nb)
+    for event in EVENTS:
+        recorder.apply(event)
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell("between"))
+    nb.cells.append(nbformat.v4.new_code_cell(""))
+    recorder.apply({"seq": 1, "type": "run_started", "run_id": "r3", "thread_id": "t1", "prompt": "again"})
+    roles = [(c.metadata.get("codeinterp", {}).get("run_id"), c.source[:12]) for c in nb.cells]
+    assert roles[-2][0] == "r3" and roles[-1] == (None, ""), "after r1's answer, above the empty cell"
 
 
 def test_a_file_that_is_not_a_notebook_is_refused_untouched(tmp_path: Path) -> None:
@@ -60,7 +79,7 @@ def test_a_file_that_is_not_a_notebook_is_refused_untouched(tmp_path: Path) -> N
 
 def test_writes_are_atomic_and_leave_no_temp_files(tmp_path: Path) -> None:
     nb = read_notebook(str(tmp_path / "a.ipynb"))
-    apply_event(nb, EVENTS[0])
+    RunRecorder(nb).apply(EVENTS[0])
     write_notebook(nb, str(tmp_path / "a.ipynb"))
     assert [p.name for p in tmp_path.iterdir()] == ["a.ipynb"]
     assert nbformat.read(tmp_path / "a.ipynb", as_version=4).cells[0].metadata["codeinterp"]["run_id"] == "r1"

@@ -14,7 +14,7 @@ from typing import Any
 import nbformat
 from nbformat.sign import NotebookNotary
 
-from jupyter_codeinterp.notebook import apply_event, new_notebook
+from jupyter_codeinterp.notebook import RunRecorder, new_notebook
 from jupyter_codeinterp.transcript import run_bundle
 from tests.browser.conftest import SCREENSHOTS, LabServer
 from tests.browser.ui import (
@@ -375,6 +375,7 @@ def test_magic_renderer_and_its_cells_render_untrusted(page: Any, lab: LabServer
 def _html_step(run_id: str) -> dict[str, Any]:
     output = {"output_type": "display_data", "data": {"text/html": HTML_PAYLOAD, "text/plain": "x"}, "metadata": {}}
     return {
+        "seq": 1,
         "type": "step",
         "run_id": run_id,
         "step": 1,
@@ -388,7 +389,7 @@ def _html_step(run_id: str) -> dict[str, Any]:
 
 def test_the_cli_writes_cells_a_notebook_opens_untrusted() -> None:
     nb = new_notebook()
-    apply_event(nb, _html_step("run_1"))
+    RunRecorder(nb).apply(_html_step("run_1"))
     [cell] = nb.cells
     assert "trusted" not in cell.metadata
     # What Jupyter's notary decides on save: not every cell is trusted, so the notebook is not signed.
