@@ -213,7 +213,5 @@ def parse_since(value: str) -> float:
     except ValueError:
         since = math.nan
     if not (math.isfinite(since) and since >= 0):
-        raise BadRequest(
-            f"'since' must be a time in seconds (the 'now' of a previous answer), got {_shown(value)}"
-        )
+        raise BadRequest(f"'since' must be a time in seconds (the 'now' of a previous answer), got {_shown(value)}")
     return since

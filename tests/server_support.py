@@ -109,7 +109,12 @@ class Api:
         if body is None and method in ("POST", "PUT", "PATCH"):
             body = b""
         response = await self._server.fetch(
-            self._base + target, method=method, body=body, headers=dict(self._auth), raise_error=False
+            self._base + target,
+            method=method,
+            body=body,
+            headers=dict(self._auth),
+            raise_error=False,
+            follow_redirects=False,
         )
         text = response.body.decode(errors="replace") if response.body else ""
         try:
