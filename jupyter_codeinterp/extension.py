@@ -12,7 +12,9 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Int, Unicode, default, validate
 
 from .config import CONFIG_FILE_NAME, CodeInterpreter
+from .connection import Connection
 from .handlers import routes
+from .handlers_connection import connection_routes
 from .runs import RunService
 from .store import Store
 
@@ -38,6 +40,19 @@ class CodeInterpreterApp(ExtensionApp):
     list_models = Bool(
         True, help="Serve GET /codeinterp/models, which asks the endpoint for its models (with the key)."
     ).tag(config=True)
+    lock_connection = Bool(
+        False,
+        help="Use only the server's c.CodeInterpreter model, base_url and api_key: users cannot connect another "
+        "model from the sidebar (POST /codeinterp/connection is 403) and a remembered connection is ignored.",
+    ).tag(config=True)
+    connection_file = Unicode(
+        help="Where a connection set from the sidebar is remembered when the user asks (a file readable only by "
+        "them). Default: <jupyter data dir>/codeinterp/connection.json"
+    ).tag(config=True)
+
+    @default("connection_file")
+    def _default_connection_file(self) -> str:
+        return os.path.join(jupyter_data_dir(), "codeinterp", "connection.json")
 
     @default("db_path")
     def _default_db_path(self) -> str:
@@ -58,6 +73,10 @@ class CodeInterpreterApp(ExtensionApp):
         # parent=self: ``c.CodeInterpreter.*`` from the server's config (and ours) applies.
         config = CodeInterpreter(parent=self)
         store = Store(os.path.expanduser(self.db_path))
+        connection = Connection(
+            config, path=os.path.expanduser(self.connection_file), locked=self.lock_connection, log=self.log
+        )
+        connection.load()
         self.service = RunService(
             store=store,
             config=config,
@@ -66,6 +85,7 @@ class CodeInterpreterApp(ExtensionApp):
             max_prompt_chars=self.max_prompt_chars,
             list_models=self.list_models,
             log=self.log,
+            connection=connection,
         )
         # A store that cannot be opened (read-only, full) does not stop the server: every route says why (503/507)
         # until it opens, and the runs a previous process left in flight are recovered then.
@@ -77,7 +97,7 @@ class CodeInterpreterApp(ExtensionApp):
         problem = self.service.problem()
         self.log.info(
             "jupyter_codeinterp: model %r at %s; store %s%s",
-            config.model,
+            self.service.config.model,
             self.service.public_config()["base_url_host"] or "?",
             store.path,
             f" (not ready: {problem})" if problem else "",
@@ -87,6 +107,7 @@ class CodeInterpreterApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes())
+        self.handlers.extend(connection_routes())
 
     def current_activity(self) -> list[dict[str, str]] | None:
         """Active runs keep the server from shutting down for inactivity."""

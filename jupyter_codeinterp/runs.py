@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 from .config import CodeInterpreter, ConfigError
+from .connection import Connection
 from .events import FINAL_STATUSES
 from .liverun import LiveRun
 from .redaction import scrub
@@ -55,9 +56,11 @@ class RunService:
         max_prompt_chars: int,
         list_models: bool = True,
         log: logging.Logger | None = None,
+        connection: Connection | None = None,
     ) -> None:
         self.store = store
-        self.config = config
+        #: Whose settings runs use: the server's, or those connected from the sidebar (see connection.py).
+        self.connection = connection or Connection(config)
         self.kernel_manager = kernel_manager
         self.root_dir = root_dir
         self.max_prompt_chars = max_prompt_chars
@@ -67,6 +70,9 @@ class RunService:
         self._by_kernel: dict[str, str] = {}
         self._by_thread: dict[str, str] = {}
         self._client: Any = None
+        self._client_config: CodeInterpreter | None = None
+        #: Clients of earlier connections: runs in progress keep theirs; closed at shutdown.
+        self._retired_clients: list[Any] = []
         self._stopping = False
         #: Whether the runs a previous process left in flight have been recorded as failed.
         self._recovered = False
@@ -135,9 +141,11 @@ class RunService:
             self._catch_up()
         except StoreFailure as failure:
             self.log.error("codeinterp: some run ends could not be recorded before stopping: %s", failure.message)
-        if self._client is not None:
+        for client in [*self._retired_clients, self._client]:
+            if client is None:
+                continue
             try:
-                await self._client.close()
+                await client.close()
             except Exception:
                 self.log.debug("closing the model client failed", exc_info=True)
         self.store.close()
@@ -199,11 +207,20 @@ class RunService:
             "store_problem": failure.message if (failure := self.store.check()) else None,
         }
 
+    @property
+    def config(self) -> CodeInterpreter:
+        """The settings a run starting now uses (runs in progress keep the ones they started with)."""
+        return self.connection.config
+
     def _get_client(self) -> Any:
-        if self._client is None:
+        config = self.config
+        if self._client is None or self._client_config is not config:
             from .llm import make_client
 
-            self._client = make_client(self.config)
+            client = make_client(config)
+            if self._client is not None:
+                self._retired_clients.append(self._client)
+            self._client, self._client_config = client, config
         return self._client
 
     async def list_models(self) -> dict[str, Any]:
@@ -416,7 +433,9 @@ class RunService:
 
     def _scrub(self, value: T) -> T:
         """``value`` with the API key replaced: the engine scrubs what it emits; prompts and stored messages too."""
-        return scrub(value, self.config.api_key)
+        for secret in self.connection.secrets() or [""]:  # key-like tokens are scrubbed even with no key
+            value = scrub(value, secret)
+        return value
 
     def _on_event(self, run: LiveRun, event: dict[str, Any]) -> None:
         """The engine's sink: store the event, apply it to the live view, wake followers. Never raises."""
