@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .events import Output, StepStatus
-from .outputs import coalesce
+from .outputs import OutputList
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,15 @@ class Executor(Protocol):
 
 
 class OutputCollector:
-    """Applies iopub messages to a list of nbformat outputs (clear_output and display updates included)."""
+    """Applies iopub messages to a step's outputs: ``OutputList`` settling, plus display updates by display id."""
 
     def __init__(self) -> None:
-        self.outputs: list[Output] = []
-        self._clear_pending = False
+        self._outputs = OutputList()
         self.execution_count: int | None = None
+
+    @property
+    def outputs(self) -> list[Output]:
+        return self._outputs.items
 
     def handle(self, msg: dict[str, Any]) -> Output | None:
         """Apply one iopub message; return the new output to show live, if any."""
@@ -68,26 +71,18 @@ class OutputCollector:
             self.execution_count = content.get("execution_count")
             return None
         if kind == "clear_output":
-            if content.get("wait"):
-                self._clear_pending = True
-            else:
-                self.outputs.clear()
-            return {"output_type": "clear_output", "wait": bool(content.get("wait"))}
+            clear = {"output_type": "clear_output", "wait": bool(content.get("wait"))}
+            self._outputs.add(clear)
+            return clear
         if kind == "update_display_data":
             display_id = content.get("transient", {}).get("display_id")
-            for i, out in enumerate(self.outputs):
+            items = self._outputs.items
+            for i, out in enumerate(items):
                 if display_id and out.get("_display_id") == display_id:
-                    self.outputs[i] = {
-                        **out,
-                        "data": content["data"],
-                        "metadata": content.get("metadata", {}),
-                    }
+                    items[i] = {**out, "data": content["data"], "metadata": content.get("metadata", {})}
             return None
         if kind not in ("stream", "display_data", "execute_result", "error"):
             return None
-        if self._clear_pending:
-            self.outputs.clear()
-            self._clear_pending = False
         if kind == "execute_result":
             self.execution_count = content.get("execution_count", self.execution_count)
         out = dict(output_from_msg(msg))  # type: ignore[no-untyped-call]
@@ -95,11 +90,11 @@ class OutputCollector:
         display_id = content.get("transient", {}).get("display_id")
         if display_id:
             out["_display_id"] = display_id
-        self.outputs.append(out)
+        self._outputs.add(out)
         return live
 
     def final_outputs(self) -> list[Output]:
-        return coalesce([{k: v for k, v in o.items() if k != "_display_id"} for o in self.outputs])
+        return [{k: v for k, v in o.items() if k != "_display_id"} for o in self._outputs.items]
 
 
 async def _maybe_await(value: Any) -> Any:

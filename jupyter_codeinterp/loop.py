@@ -22,7 +22,7 @@ from .hooks import RunHooks
 from .llm import FenceStream, Reply, parse_code_arguments, parse_json_tool_text
 from .loopstate import LoopState, Message, Stop
 from .modelturn import ChatModel, Model
-from .outputs import render_for_model, settle_live
+from .outputs import render_for_model, settle
 from .prompts import system_prompt
 from .redaction import OutputRedactor, redact, scrub
 
@@ -165,7 +165,7 @@ class Interpreter:
         state.pending_calls.clear()
         for step, (code, outputs) in sorted(state.open_steps.items()):
             status: StepStatus = "cancelled" if outputs or step_status == "cancelled" else step_status
-            await self._complete_step(state, em, step, code, ExecResult(status, settle_live(outputs)), 0.0)
+            await self._complete_step(state, em, step, code, ExecResult(status, settle(outputs)), 0.0)
 
     async def _skip_step(self, st: LoopState, em: Emitter, step: int, code: str, result: ExecResult) -> None:
         await self._complete_step(st, em, step, code, result, 0.0)
@@ -343,7 +343,7 @@ class Interpreter:
             result = await self.executor.execute(code, on_output, cfg.exec_timeout)
         except KernelUnavailable as exc:
             await flush()
-            outputs = settle_live(st.open_steps[step][1])
+            outputs = settle(st.open_steps[step][1])
             text = f"{exc}\nNothing more can run."
             await self._complete_step(st, em, step, code, ExecResult("error", outputs), 0.0, answer(text, []))
             raise Stop("failed", str(exc)) from exc

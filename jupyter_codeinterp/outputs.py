@@ -86,35 +86,48 @@ def render_for_model(outputs: list[Output], *, limit: int, vision: bool) -> Mode
     return ModelView(truncate(text, limit, keep="tail" if has_error else "both"), images)
 
 
-def settle_live(outputs: list[Output]) -> list[Output]:
-    """The final outputs of a step that ended early, from its live outputs (clear markers applied, streams merged)."""
-    settled: list[Output] = []
-    clear_pending = False
-    for out in outputs:
-        if out.get("output_type") == "clear_output":
-            if out.get("wait"):
-                clear_pending = True
+@dataclass
+class OutputList:
+    """A step's outputs as a notebook shows them while they arrive: the one definition of output settling.
+
+    ``clear_output`` empties the list (with ``wait=True``, only when the next output comes, as JupyterLab does)
+    and consecutive streams of the same name merge. The executor, the engine and ``runstate`` all use it; the lab
+    extension's ``outputs.ts`` is its twin.
+    """
+
+    items: list[Output] = field(default_factory=list)
+    clear_pending: bool = False
+
+    @classmethod
+    def of(cls, outputs: list[Output]) -> OutputList:
+        folded = cls()
+        for output in outputs:
+            folded.add(output)
+        return folded
+
+    def add(self, output: Output) -> None:
+        if output.get("output_type") == "clear_output":
+            if output.get("wait"):
+                self.clear_pending = True
             else:
-                settled.clear()
-            continue
-        if clear_pending:
-            settled.clear()
-            clear_pending = False
-        settled.append(out)
-    return coalesce(settled)
-
-
-def coalesce(outputs: list[Output]) -> list[Output]:
-    """Merge consecutive stream outputs of the same name, as a notebook shows them."""
-    merged: list[Output] = []
-    for out in outputs:
+                self.items = []
+                self.clear_pending = False
+            return
+        if self.clear_pending:
+            self.items = []
+            self.clear_pending = False
+        last = self.items[-1] if self.items else None
         if (
-            merged
-            and out.get("output_type") == "stream"
-            and merged[-1].get("output_type") == "stream"
-            and merged[-1].get("name") == out.get("name")
+            last is not None
+            and output.get("output_type") == "stream"
+            and last.get("output_type") == "stream"
+            and last.get("name") == output.get("name")
         ):
-            merged[-1] = {**merged[-1], "text": _as_text(merged[-1]["text"]) + _as_text(out["text"])}
+            self.items[-1] = {**last, "text": _as_text(last.get("text", "")) + _as_text(output.get("text", ""))}
         else:
-            merged.append(dict(out))
-    return merged
+            self.items.append(dict(output))
+
+
+def settle(outputs: list[Output]) -> list[Output]:
+    """The outputs a notebook keeps of ``outputs`` (e.g. a step's live ones when it ended early)."""
+    return OutputList.of(outputs).items

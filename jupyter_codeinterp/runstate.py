@@ -10,7 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .events import FINAL_STATUSES, Output, Usage, zero_usage
+from .events import FINAL_STATUSES, Usage, zero_usage
+from .outputs import OutputList, settle
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "RECORDED_STEP_STATUSES",
+    "Item",
+    "OutputList",
+    "RunState",
+    "StepState",
+    "is_final",
+    "settle",
+]
 
 #: Statuses of a run that has not ended (a run in one of these has a live task somewhere).
 ACTIVE_STATUSES: frozenset[str] = frozenset({"queued", "running"})
@@ -20,57 +32,6 @@ RECORDED_STEP_STATUSES: frozenset[str] = frozenset({"ok", "error", "timeout", "k
 
 def is_final(status: str) -> bool:
     return status in FINAL_STATUSES
-
-
-def _text(value: Any) -> str:
-    return "".join(str(v) for v in value) if isinstance(value, list) else str(value)
-
-
-@dataclass
-class OutputList:
-    """A step's outputs as a notebook shows them while they arrive.
-
-    ``clear_output`` empties the list (with ``wait=True``, only when the next output comes, as JupyterLab does)
-    and consecutive streams of the same name merge. The executor, the live fold and the settling of a step
-    that ended early all use this one definition.
-    """
-
-    items: list[Output] = field(default_factory=list)
-    clear_pending: bool = False
-
-    @classmethod
-    def of(cls, outputs: list[Output]) -> OutputList:
-        folded = cls()
-        for output in outputs:
-            folded.add(output)
-        return folded
-
-    def add(self, output: Output) -> None:
-        if output.get("output_type") == "clear_output":
-            if output.get("wait"):
-                self.clear_pending = True
-            else:
-                self.items = []
-                self.clear_pending = False
-            return
-        if self.clear_pending:
-            self.items = []
-            self.clear_pending = False
-        last = self.items[-1] if self.items else None
-        if (
-            last is not None
-            and output.get("output_type") == "stream"
-            and last.get("output_type") == "stream"
-            and last.get("name") == output.get("name")
-        ):
-            self.items[-1] = {**last, "text": _text(last.get("text", "")) + _text(output.get("text", ""))}
-        else:
-            self.items.append(dict(output))
-
-
-def settle(outputs: list[Output]) -> list[Output]:
-    """The outputs a notebook would keep from ``outputs`` (clears applied, streams merged)."""
-    return OutputList.of(outputs).items
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """A run's events as a readable transcript: the fallback of the ``%%interpret`` display for every frontend
 that lacks our MIME renderer (Notebook 7, VS Code, nbconvert/papermill output, a terminal).
 
-The transcript is rebuilt from the events each time, so a live display and a saved notebook show the same thing.
+The transcript is rebuilt from the events each time (folded by ``runstate.RunState``, as every door folds them), so
+a live display and a saved notebook show the same thing.
 
 Its markdown holds what the model wrote and what its code printed, and a frontend renders it as trusted (the user
 ran the cell): every such piece is made inert first (no raw HTML, no ``javascript:`` links, images only from
@@ -13,11 +14,10 @@ from __future__ import annotations
 import base64
 import html
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from .events import EVENTS_VERSION, Output
-from .outputs import coalesce
+from .runstate import RunState, StepState
 
 #: The mimetype our labextension renders with the sidebar's step view.
 RUN_MIME_TYPE = "application/vnd.codeinterp.run+json"
@@ -34,121 +34,35 @@ _SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 
-@dataclass
-class StepView:
-    step: int
-    stage: str = "started"
-    code: str = ""
-    outputs: list[Output] = field(default_factory=list)
-    status: str = ""
-    elapsed: float | None = None
-    message: str = ""
+def answer_index(state: RunState) -> int | None:
+    """The item holding the final answer: the last text, once the run completed."""
+    if state.status == "completed" and state.items and state.items[-1].kind == "text":
+        return len(state.items) - 1
+    return None
 
 
-@dataclass
-class RunView:
-    """What the events of one run say so far, folded into blocks in the order they happened."""
-
-    prompt: str = ""
-    model: str = ""
-    blocks: list[tuple[str, Any]] = field(default_factory=list)  # ("text", str) | ("step", StepView) | ("notice", str)
-    steps: dict[int, StepView] = field(default_factory=dict)
-    tokens: int = 0
-    started: float | None = None
-    ended: dict[str, Any] | None = None
-    last_time: float | None = None
-
-    @classmethod
-    def of(cls, events: list[dict[str, Any]]) -> RunView:
-        view = cls()
-        for event in events:
-            view.apply(event)
-        return view
-
-    def apply(self, e: dict[str, Any]) -> None:
-        kind = e.get("type")
-        self.last_time = e.get("time", self.last_time)
-        if kind == "run_started":
-            self.prompt, self.model, self.started = e.get("prompt", ""), e.get("model", ""), e.get("time")
-        elif kind == "text_delta":
-            if self.blocks and self.blocks[-1][0] == "text":
-                self.blocks[-1] = ("text", self.blocks[-1][1] + e["delta"])
-            else:
-                self.blocks.append(("text", e["delta"]))
-        elif kind == "step":
-            self._apply_step(e)
-        elif kind == "usage":
-            self.tokens = int(e["usage"].get("total_tokens", 0))
-        elif kind in ("notice", "kernel_restarted"):
-            self._retract(e.get("retract_text", ""))
-            self.blocks.append(("notice", e["message"]))
-        elif kind == "run_ended":
-            self.ended = e
-
-    def _retract(self, text: str) -> None:
-        """Take back the text a cut-off model stream had shown (it is asked again)."""
-        if text and self.blocks and self.blocks[-1][0] == "text" and self.blocks[-1][1].endswith(text):
-            rest = self.blocks[-1][1][: -len(text)]
-            if rest:
-                self.blocks[-1] = ("text", rest)
-            else:
-                self.blocks.pop()
-
-    def _apply_step(self, e: dict[str, Any]) -> None:
-        n = e["step"]
-        step = self.steps.get(n)
-        if step is None:
-            step = self.steps[n] = StepView(n)
-            self.blocks.append(("step", step))
-        step.stage = e["stage"]
-        if "delta" in e:
-            step.code += e["delta"]
-        if "code" in e:
-            step.code = e["code"]
-        if "output" in e:
-            output = e["output"]
-            if output.get("output_type") == "clear_output":
-                step.outputs.clear()
-            else:
-                step.outputs = coalesce([*step.outputs, output])
-        if e["stage"] == "completed":
-            step.outputs = list(e.get("outputs", []))
-            step.status = e.get("status", "")
-            step.elapsed = e.get("elapsed")
-            step.message = e.get("message", "")
-
-    @property
-    def answer_index(self) -> int | None:
-        """The block holding the final answer: the last text, once the run completed."""
-        if self.ended and self.ended.get("status") == "completed" and self.blocks and self.blocks[-1][0] == "text":
-            return len(self.blocks) - 1
-        return None
-
-    def status_line(self) -> str:
-        """Where the run is, in a few words (what a spinner would say)."""
-        if self.ended is not None:
-            status = self.ended["status"]
-            parts = [status, _count(len(self.steps), "step")]
-            if self.tokens:
-                parts.append(f"{self.tokens:,} tokens")
-            if self.started is not None and self.ended.get("time") is not None:
-                parts.append(f"{self.ended['time'] - self.started:.1f} s")
-            line = " · ".join(parts)
-            if status != "completed" and self.ended.get("reason"):
-                line += f": {self.ended['reason']}"
-            return line
-        open_steps = [s for s in self.steps.values() if s.stage != "completed"]
-        if open_steps:
-            step = open_steps[-1]
-            doing = {"in_progress": "running", "interpreting": "interpreting the result"}.get(
-                step.stage, "writing code"
-            )
-            return f"step {step.step}: {doing}…"
-        if self.blocks and self.blocks[-1][0] == "text":
-            return "answering…"
-        if self.steps:
-            return "interpreting the result…"
-        return "waiting for the model…"
+def status_line(state: RunState) -> str:
+    """Where the run is, in a few words (what a spinner would say)."""
+    if state.final:
+        parts = [state.status, _count(len(state.steps), "step")]
+        if state.usage["total_tokens"]:
+            parts.append(f"{state.usage['total_tokens']:,} tokens")
+        if state.started is not None and state.ended is not None:
+            parts.append(f"{state.ended - state.started:.1f} s")
+        line = " · ".join(parts)
+        if state.status != "completed" and state.reason:
+            line += f": {state.reason}"
+        return line
+    open_steps = [s for s in state.steps.values() if not s.done]
+    if open_steps:
+        step = open_steps[-1]
+        doing = {"in_progress": "running", "interpreting": "interpreting the result"}.get(step.stage, "writing code")
+        return f"step {step.step}: {doing}…"
+    if state.items and state.items[-1].kind == "text":
+        return "answering…"
+    if state.steps:
+        return "interpreting the result…"
+    return "waiting for the model…"
 
 
 def _count(n: int, noun: str) -> str:
@@ -194,8 +108,8 @@ def _fence(body: str, lang: str = "") -> str:
     return f"{ticks}{lang}\n{body.rstrip(chr(10))}\n{ticks}"
 
 
-def _step_title(step: StepView) -> str:
-    if step.stage != "completed":
+def _step_title(step: StepState) -> str:
+    if not step.done:
         doing = {"in_progress": "running…", "interpreting": "interpreting…"}.get(step.stage, "writing code…")
         return f"Step {step.step} · {doing}"
     title = f"Step {step.step} · {step.status}"
@@ -235,27 +149,27 @@ def _output_markdown(out: Output) -> str | None:
 
 
 def to_markdown(events: list[dict[str, Any]]) -> str:
-    view = RunView.of(events)
-    parts = ["**Code Interpreter**" + (f" · `{_inert(view.model)}`" if view.model else "")]
-    if view.prompt:
-        parts.append("\n".join("> " + _inert(line) for line in view.prompt.splitlines() or [""]))
-    answer_at = view.answer_index
-    for i, (kind, block) in enumerate(view.blocks):
-        if kind == "text":
-            if block.strip():
-                parts.append(("**Answer**\n\n" if i == answer_at else "") + _inert(block.strip()))
-        elif kind == "notice":
-            parts.append(f"*{_inert(block)}*")
+    state = RunState.of(events)
+    parts = ["**Code Interpreter**" + (f" · `{_inert(state.model)}`" if state.model else "")]
+    if state.prompt:
+        parts.append("\n".join("> " + _inert(line) for line in state.prompt.splitlines() or [""]))
+    answer_at = answer_index(state)
+    for i, item in enumerate(state.items):
+        if item.kind == "text":
+            if item.text.strip():
+                parts.append(("**Answer**\n\n" if i == answer_at else "") + _inert(item.text.strip()))
+        elif item.kind == "notice":
+            parts.append(f"*{_inert(item.text)}*")
         else:
-            step: StepView = block
+            step = state.steps[item.step]
             parts.append(f"**{_step_title(step)}**")
             if step.code:
                 parts.append(_fence(step.code, "python"))
-            parts.extend(md for md in (_output_markdown(o) for o in step.outputs) if md)
+            parts.extend(md for md in (_output_markdown(o) for o in step.outputs.items) if md)
             if step.message:
                 parts.append(f"*{_inert(step.message)}*")
-    line = _inert(view.status_line())
-    parts.append(f"---\n*{line}*" if view.ended is not None else f"*⏳ {line}*")
+    line = _inert(status_line(state))
+    parts.append(f"---\n*{line}*" if state.final else f"*⏳ {line}*")
     return "\n\n".join(parts) + "\n"
 
 
@@ -285,32 +199,32 @@ def _output_plain(out: Output) -> str | None:
 def to_plain(events: list[dict[str, Any]], *, finished_only: bool = False) -> str:
     """Plain text for terminals. ``finished_only`` leaves out what may still change (open steps, streaming text,
     the status line), so a terminal can print the transcript piece by piece as parts finish."""
-    view = RunView.of(events)
-    parts = [f"[Code Interpreter{' · ' + view.model if view.model else ''}] {view.prompt.strip()}"]
-    answer_at = view.answer_index
-    last = len(view.blocks) - 1
-    for i, (kind, block) in enumerate(view.blocks):
-        if kind == "text":
-            if finished_only and i == last and view.ended is None:
+    state = RunState.of(events)
+    parts = [f"[Code Interpreter{' · ' + state.model if state.model else ''}] {state.prompt.strip()}"]
+    answer_at = answer_index(state)
+    last = len(state.items) - 1
+    for i, item in enumerate(state.items):
+        if item.kind == "text":
+            if finished_only and i == last and not state.final:
                 break
-            if block.strip():
-                parts.append(("Answer:\n" if i == answer_at else "") + block.strip())
-        elif kind == "notice":
-            parts.append(f"({block})")
+            if item.text.strip():
+                parts.append(("Answer:\n" if i == answer_at else "") + item.text.strip())
+        elif item.kind == "notice":
+            parts.append(f"({item.text})")
         else:
-            step: StepView = block
-            if finished_only and step.stage != "completed":
+            step = state.steps[item.step]
+            if finished_only and not step.done:
                 break
             lines = [f"--- {_step_title(step)} ---", step.code.rstrip("\n")]
-            rendered = [p for p in (_output_plain(o) for o in step.outputs) if p]
+            rendered = [p for p in (_output_plain(o) for o in step.outputs.items) if p]
             if rendered:
                 lines.append("--- output ---")
                 lines.extend(rendered)
             if step.message:
                 lines.append(f"({step.message})")
             parts.append("\n".join(lines))
-    if view.ended is not None or not finished_only:
-        parts.append(f"[{view.status_line()}]")
+    if state.final or not finished_only:
+        parts.append(f"[{status_line(state)}]")
     return "\n\n".join(parts) + "\n"
 
 

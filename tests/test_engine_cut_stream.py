@@ -14,7 +14,7 @@ import pytest
 from jupyter_codeinterp.executor import KernelExecutor
 from jupyter_codeinterp.loop import Interpreter
 from jupyter_codeinterp.modelturn import ChatModel
-from jupyter_codeinterp.transcript import RunView
+from jupyter_codeinterp.runstate import RunState
 from tests.engine_helpers import Recorded, run_prompt
 from tests.scripted_llm import answer, code, cut, drop, hang, markdown_code
 
@@ -30,7 +30,7 @@ def streamed_text(rec: Recorded) -> str:
 
 def shown_blocks(rec: Recorded) -> list[tuple[str, Any]]:
     """What a transcript (and the sidebar, which folds the same way) shows at the end."""
-    return [(kind, block if kind != "step" else block.step) for kind, block in RunView.of(rec.events).blocks]
+    return [(i.kind, i.text if i.kind != "step" else i.step) for i in RunState.of(rec.events).items]
 
 
 @pytest.mark.parametrize("how", ["end", "close", "reset"])

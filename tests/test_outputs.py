@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jupyter_codeinterp.outputs import render_for_model, settle_live, strip_ansi, truncate
+from jupyter_codeinterp.outputs import render_for_model, settle, strip_ansi, truncate
 
 
 def stream(text: str, name: str = "stdout") -> dict[str, str]:
@@ -20,7 +20,7 @@ def test_live_outputs_of_an_interrupted_step_are_settled_like_a_notebook_would()
         stream("4\n"),
         stream("oops\n", "stderr"),
     ]
-    assert settle_live(live) == [stream("3\n4\n"), stream("oops\n", "stderr")]
+    assert settle(live) == [stream("3\n4\n"), stream("oops\n", "stderr")]
 
 
 def test_truncation_keeps_head_and_tail_and_says_how_much_was_cut() -> None:
