@@ -87,7 +87,7 @@ export class RunRenderer extends Panel implements IRenderMime.IRenderer {
       return;
     }
     if (!this._live) {
-      const cells = writer.runCells(runId);
+      const cells = writer.cellsOfRun(runId);
       // A saved output re-rendered: complete cells a closed tab missed, never re-add deleted ones.
       if (cells.count === 0 || cells.ended) {
         return;

@@ -7,7 +7,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { RunEvent } from './events';
+import { isActiveStatus, RunEvent } from './events';
 import { eventsSocketUrl, getRun } from './request';
 
 export class RunClient {
@@ -104,11 +104,7 @@ export class RunClient {
     // is unknown. Ask the REST API whether there is anything left to follow.
     try {
       const run = await getRun(this.runId);
-      if (
-        run.status !== 'running' &&
-        run.status !== 'queued' &&
-        run.last_seq <= this._lastSeq
-      ) {
+      if (!isActiveStatus(run.status) && run.last_seq <= this._lastSeq) {
         this._finish();
         return;
       }

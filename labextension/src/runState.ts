@@ -1,34 +1,48 @@
 /**
- * Folds a run's events into a plain state object that the views render.
- * Applying the same event twice (same seq) is a no-op.
+ * The one fold of a run's events into its state in the extension: the sidebar and `%%interpret`
+ * views render it, and the notebook writer computes the run's cells from it (cells.ts). The twin
+ * of `jupyter_codeinterp/runstate.py`, rule for rule. Pure: no clock, no DOM. Applying an event
+ * already applied (same or lower seq) changes nothing.
  */
 
 import {
+  isActiveStatus,
+  isFinal,
   IUsage,
-  Output,
   RunEvent,
   RunStatus,
   Stage,
   StepStatus,
   zeroUsage
 } from './events';
+import { OutputList } from './outputs';
 import type { IRunRecord } from './request';
 
 export interface IStepState {
   step: number;
   stage: Stage;
   code: string;
-  /** Live outputs while running; replaced by the coalesced list at completion. */
-  outputs: Output[];
-  status: StepStatus | null;
+  /** The outputs as a notebook shows them (settled live; the engine's list at completion). */
+  outputs: OutputList;
+  /** `running` until the step's `completed` event says how it ended. */
+  status: StepStatus | 'running';
   executionCount: number | null;
   elapsed: number | null;
-  /** Client clock (ms) when the step started running, for the live timer. */
-  runningSince: number | null;
   message: string;
+  /** Server time (s) of the step's first `in_progress` event: it began to execute. */
+  runningSince: number | null;
 }
 
-/** The run's content in order: assistant text and code steps interleave. */
+/** Step statuses whose code ran (or began to), so its cell belongs in the notebook. */
+export const RECORDED_STEP_STATUSES: ReadonlySet<string> = new Set([
+  'ok',
+  'error',
+  'timeout',
+  'kernel_restarted',
+  'cancelled'
+]);
+
+/** The run's content in order: assistant text, code steps and notices interleave. */
 export type RunItem =
   | { kind: 'text'; text: string }
   | { kind: 'step'; step: number }
@@ -51,13 +65,14 @@ export interface IRunState {
   ended: number | null;
 }
 
-export function newRunState(runId: string): IRunState {
+/** A run before its first event; `runId` empty: it becomes the first event's. */
+export function newRunState(runId = ''): IRunState {
   return {
     runId,
     threadId: '',
     prompt: '',
     model: '',
-    status: 'running',
+    status: 'queued',
     reason: '',
     answer: '',
     usage: zeroUsage(),
@@ -69,101 +84,43 @@ export function newRunState(runId: string): IRunState {
   };
 }
 
-function ensureStep(state: IRunState, step: number): IStepState {
-  let s = state.steps.get(step);
-  if (!s) {
-    s = {
-      step,
-      stage: 'started',
-      code: '',
-      outputs: [],
-      status: null,
-      executionCount: null,
-      elapsed: null,
-      runningSince: null,
-      message: ''
-    };
-    state.steps.set(step, s);
-    state.items.push({ kind: 'step', step });
-  }
-  return s;
+/** Whether the run has not ended yet. */
+export function isActive(state: IRunState): boolean {
+  return isActiveStatus(state.status);
 }
 
-/**
- * Apply one event. Returns false when the event was already applied (or is for another run).
- */
+/** Fold one event in; false (and nothing changed) for an event already applied or of another run. */
 export function applyEvent(state: IRunState, event: RunEvent): boolean {
-  if (event.run_id !== state.runId || event.seq <= state.lastSeq) {
+  if (
+    event.seq <= state.lastSeq ||
+    (state.runId && event.run_id !== state.runId)
+  ) {
     return false;
   }
   state.lastSeq = event.seq;
+  state.runId = event.run_id;
   switch (event.type) {
     case 'run_started':
-      state.threadId = event.thread_id;
-      state.prompt = event.prompt;
-      state.model = event.model;
+      state.threadId = event.thread_id ?? '';
+      state.prompt = event.prompt ?? '';
+      state.model = event.model ?? '';
       state.status = 'running';
       state.started = event.time;
       break;
-    case 'text_delta': {
-      const last = state.items[state.items.length - 1];
-      if (last && last.kind === 'text') {
-        last.text += event.delta;
-      } else {
-        state.items.push({ kind: 'text', text: event.delta });
-      }
+    case 'text_delta':
+      addText(state, event.delta ?? '');
       break;
-    }
-    case 'step': {
-      const s = ensureStep(state, event.step);
-      s.stage = event.stage;
-      switch (event.stage) {
-        case 'code_delta':
-          s.code += event.delta ?? '';
-          break;
-        case 'in_progress':
-          if (event.code !== undefined) {
-            s.code = event.code;
-          }
-          if (s.runningSince === null) {
-            // The server's clock when it is plausibly in step with ours, so that a step replayed
-            // after a reload shows its true elapsed time; ours otherwise.
-            const serverMs = event.time * 1000;
-            s.runningSince =
-              Math.abs(Date.now() - serverMs) < 10 * 60 * 1000
-                ? Math.min(serverMs, Date.now())
-                : Date.now();
-          }
-          if (event.output) {
-            s.outputs.push(event.output);
-          }
-          if (event.execution_count !== undefined) {
-            s.executionCount = event.execution_count;
-          }
-          break;
-        case 'completed':
-          if (event.code !== undefined) {
-            s.code = event.code;
-          }
-          s.outputs = event.outputs ?? s.outputs;
-          s.status = event.status ?? 'ok';
-          s.executionCount = event.execution_count ?? null;
-          s.elapsed = event.elapsed ?? null;
-          s.message = String((event as any).message ?? '');
-          break;
-        default:
-          break;
-      }
+    case 'step':
+      applyStep(state, event);
       break;
-    }
     case 'usage':
-      state.usage = { ...event.usage };
+      state.usage = { ...zeroUsage(), ...event.usage };
       break;
     case 'kernel_restarted':
       state.items.push({
         kind: 'notice',
         level: 'warning',
-        message: event.message
+        message: event.message ?? ''
       });
       break;
     case 'notice':
@@ -172,19 +129,19 @@ export function applyEvent(state: IRunState, event: RunEvent): boolean {
       }
       state.items.push({
         kind: 'notice',
-        level: event.level,
-        message: event.message
+        level: event.level ?? 'info',
+        message: event.message ?? ''
       });
       break;
     case 'run_ended':
       state.status = event.status;
-      state.reason = event.reason;
-      state.answer = event.answer;
-      state.usage = { ...event.usage };
+      state.reason = event.reason ?? '';
+      state.answer = event.answer ?? '';
+      state.usage = { ...zeroUsage(), ...(event.usage ?? state.usage) };
       state.ended = event.time;
       // The answer normally streamed as text; show it if it did not.
-      if (event.answer && !hasTrailingText(state, event.answer)) {
-        state.items.push({ kind: 'text', text: event.answer });
+      if (state.answer && !endsWithText(state, state.answer)) {
+        state.items.push({ kind: 'text', text: state.answer });
       }
       break;
     default:
@@ -193,7 +150,16 @@ export function applyEvent(state: IRunState, event: RunEvent): boolean {
   return true;
 }
 
-/** Take back text a cut-off model stream had shown: the end of the last text item. */
+function addText(state: IRunState, delta: string): void {
+  const last = state.items[state.items.length - 1];
+  if (last && last.kind === 'text') {
+    last.text += delta;
+  } else {
+    state.items.push({ kind: 'text', text: delta });
+  }
+}
+
+/** A cut-off model reply is asked again: the text it had streamed goes from the end of what is shown. */
 function retractText(state: IRunState, text: string): void {
   const last = state.items[state.items.length - 1];
   if (last && last.kind === 'text' && last.text.endsWith(text)) {
@@ -204,33 +170,75 @@ function retractText(state: IRunState, text: string): void {
   }
 }
 
-function hasTrailingText(state: IRunState, answer: string): boolean {
+function endsWithText(state: IRunState, answer: string): boolean {
   const last = state.items[state.items.length - 1];
-  return (
-    !!last &&
-    last.kind === 'text' &&
-    last.text.trim().length > 0 &&
-    (last.text.includes(answer.trim()) || answer.includes(last.text.trim()))
-  );
+  if (!last || last.kind !== 'text' || !last.text.trim()) {
+    return false;
+  }
+  return last.text.includes(answer.trim()) || answer.includes(last.text.trim());
 }
 
-/** Whether the run is still going. */
-export function isActive(state: IRunState): boolean {
-  return state.status === 'running' || state.status === 'queued';
+function applyStep(
+  state: IRunState,
+  event: Extract<RunEvent, { type: 'step' }>
+): void {
+  let step = state.steps.get(event.step);
+  if (!step) {
+    step = {
+      step: event.step,
+      stage: 'started',
+      code: '',
+      outputs: new OutputList(),
+      status: 'running',
+      executionCount: null,
+      elapsed: null,
+      message: '',
+      runningSince: null
+    };
+    state.steps.set(event.step, step);
+    state.items.push({ kind: 'step', step: event.step });
+  }
+  step.stage = event.stage;
+  switch (event.stage) {
+    case 'code_delta':
+      step.code += event.delta ?? '';
+      break;
+    case 'in_progress':
+      if (event.code !== undefined) {
+        step.code = event.code;
+      }
+      if (step.runningSince === null) {
+        step.runningSince = event.time;
+      }
+      if (event.output) {
+        step.outputs.add(event.output);
+      }
+      break;
+    case 'completed':
+      if (event.code !== undefined) {
+        step.code = event.code;
+      }
+      if (event.outputs !== undefined) {
+        step.outputs = OutputList.of(event.outputs);
+      }
+      step.status = event.status ?? 'ok';
+      step.executionCount = event.execution_count ?? null;
+      step.elapsed = event.elapsed ?? null;
+      step.message = event.message ?? '';
+      break;
+    default:
+      break;
+  }
 }
 
 /**
- * Synthesize the events of a stored run, for runs that ended before this page saw them.
+ * The events of a stored run, for a run that ended before this page saw it: folded like live ones.
  * (Assistant prose between steps is not stored per run, only the answer.)
  */
 export function eventsFromRecord(run: IRunRecord): RunEvent[] {
   const events: RunEvent[] = [];
   let seq = 0;
-  const base = () => ({
-    seq: ++seq,
-    run_id: run.run_id,
-    time: run.created
-  });
+  const base = () => ({ seq: ++seq, run_id: run.run_id, time: run.created });
   events.push({
     ...base(),
     type: 'run_started',
@@ -254,15 +262,11 @@ export function eventsFromRecord(run: IRunRecord): RunEvent[] {
     });
   }
   const usage = { ...zeroUsage(), ...(run.usage ?? {}) };
-  if (
-    run.status === 'completed' ||
-    run.status === 'failed' ||
-    run.status === 'cancelled'
-  ) {
+  if (isFinal(run.status)) {
     events.push({
       ...base(),
       type: 'run_ended',
-      status: run.status,
+      status: run.status as 'completed' | 'failed' | 'cancelled',
       reason: run.reason,
       answer: run.answer,
       usage,

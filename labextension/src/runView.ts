@@ -267,7 +267,7 @@ export class RunView extends Panel {
     const offerTrust =
       !this._trusted &&
       !isActive(state) &&
-      [...state.steps.values()].some(s => hasActiveContent(s.outputs));
+      [...state.steps.values()].some(s => hasActiveContent(s.outputs.items));
     const key = JSON.stringify([
       state.status,
       state.steps.size,

@@ -10,8 +10,9 @@ import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Panel, Widget } from '@lumino/widgets';
 
-import { RunEvent } from './events';
-import { CellRole, NotebookWriter } from './notebookWriter';
+import type { CellRole } from './cells';
+import { isActiveStatus, isFinal, RunEvent } from './events';
+import { NotebookWriter } from './notebookWriter';
 import {
   APIError,
   cancelRun,
@@ -274,8 +275,8 @@ export class NotebookSession {
       if (this._runs.has(record.run_id) || this._disposed) {
         continue;
       }
-      const active = record.status === 'running' || record.status === 'queued';
-      const cells = this.writer.runCells(record.run_id);
+      const active = isActiveStatus(record.status);
+      const cells = this.writer.cellsOfRun(record.run_id);
       // The file was last saved before this run ended, and holds none of its cells: the tab was
       // closed mid-run without saving (a file saved later without them had them deleted on purpose).
       const unsaved =
@@ -381,8 +382,7 @@ export class NotebookSession {
     } catch {
       record = null;
     }
-    const final =
-      record && !(record.status === 'running' || record.status === 'queued');
+    const final = record && isFinal(record.status);
     view.apply({
       seq: lastSeq + 1,
       run_id: view.state.runId,

@@ -9,7 +9,7 @@ import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Panel, Widget } from '@lumino/widgets';
 
 import type { Output } from './events';
-import { sameOutputs } from './notebookWriter';
+import { outputPatch } from './outputs';
 import type { IStepState } from './runState';
 
 export interface IStepViewOptions {
@@ -19,16 +19,31 @@ export interface IStepViewOptions {
   trusted?: boolean;
 }
 
-/** The words shown for a step's stage and final status. */
-export function stageLabel(step: IStepState, now = Date.now()): string {
+/**
+ * When (client ms) a step began to run, from the server's time of it: that time when the two
+ * clocks plausibly agree, so a step replayed after a reload shows its true elapsed time; `seenAt`
+ * (when this page saw it start) otherwise.
+ */
+export function localStart(serverSeconds: number, seenAt: number): number {
+  const serverMs = serverSeconds * 1000;
+  return Math.abs(seenAt - serverMs) < 10 * 60 * 1000
+    ? Math.min(serverMs, seenAt)
+    : seenAt;
+}
+
+/** The words shown for a step's stage and final status; `since`: when it began to run (client ms). */
+export function stageLabel(
+  step: IStepState,
+  since: number | null,
+  now = Date.now()
+): string {
   switch (step.stage) {
     case 'started':
       return 'Writing code…';
     case 'code_delta':
       return 'Writing code…';
     case 'in_progress': {
-      const secs =
-        step.runningSince === null ? 0 : (now - step.runningSince) / 1000;
+      const secs = since === null ? 0 : (now - since) / 1000;
       return `Running · ${formatSeconds(secs)}`;
     }
     case 'interpreting':
@@ -56,7 +71,7 @@ function statusLabel(step: IStepState): string {
     case 'skipped':
       return 'Not run';
     default:
-      return step.status ?? 'Done';
+      return step.status;
   }
 }
 
@@ -121,10 +136,13 @@ export class StepView extends Panel {
   /** Render the step's current state. */
   update_(step: IStepState): void {
     this.node.dataset.stage = step.stage;
-    this.node.dataset.status = step.status ?? '';
+    this.node.dataset.status = step.status;
     this._stage.dataset.stage = step.stage;
-    this._stage.dataset.status = step.status ?? '';
+    this._stage.dataset.status = step.status;
     this._state = step;
+    if (this._since === null && step.runningSince !== null) {
+      this._since = localStart(step.runningSince, Date.now());
+    }
     this.tick();
     this._count.textContent =
       step.executionCount !== null && step.executionCount !== undefined
@@ -133,13 +151,13 @@ export class StepView extends Panel {
     this._message.textContent = step.message;
     this._message.hidden = !step.message;
     this._renderCode(step.code);
-    this._renderOutputs(step.outputs, step.stage === 'completed');
+    this._renderOutputs(step.outputs.items);
   }
 
   /** Refresh the timer of a running step. */
   tick(): void {
     if (this._state) {
-      this._stage.textContent = stageLabel(this._state);
+      this._stage.textContent = stageLabel(this._state, this._since);
     }
   }
 
@@ -197,31 +215,26 @@ export class StepView extends Panel {
     this._highlighting = false;
   }
 
-  private _renderOutputs(outputs: Output[], final: boolean): void {
+  /**
+   * Bring the output area to the step's settled outputs: what streamed in is appended (a stream
+   * that grew gets its new text only), so live outputs never re-render; a clear or a different
+   * list (the engine's at completion, a replay) replaces them.
+   */
+  private _renderOutputs(outputs: readonly Output[]): void {
+    const patch = outputPatch(this._shown, outputs);
+    if (!patch) {
+      return;
+    }
     const model = this._outputModel;
-    if (final) {
-      const wanted = outputs.filter(o => o.output_type !== 'clear_output');
-      // Only rebuild when the coalesced list differs from what streamed in.
-      if (!sameOutputs(model.toJSON() as Output[], wanted)) {
-        model.clear();
-        model.fromJSON(wanted as any);
-      }
-      this._liveCount = 0;
-      this._final = true;
-      return;
-    }
-    if (this._final) {
-      return;
-    }
-    for (let i = this._liveCount; i < outputs.length; i++) {
-      const output = outputs[i];
-      if (output.output_type === 'clear_output') {
-        model.clear(!!(output as any).wait);
-      } else {
+    if (patch.kind === 'append') {
+      for (const output of patch.outputs) {
         model.add(output as any);
       }
     }
-    this._liveCount = outputs.length;
+    if (patch.kind === 'reset' || model.length !== outputs.length) {
+      model.fromJSON(outputs as any);
+    }
+    this._shown = [...outputs];
   }
 
   private _state: IStepState | null = null;
@@ -234,6 +247,8 @@ export class StepView extends Panel {
   private _renderedCode: string | null = null;
   private _pendingCode: string | null = null;
   private _highlighting = false;
-  private _liveCount = 0;
-  private _final = false;
+  /** The outputs the area shows (the settled list last rendered). */
+  private _shown: Output[] = [];
+  /** When the step began to run, on this page's clock. */
+  private _since: number | null = null;
 }
