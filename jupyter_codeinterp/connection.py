@@ -171,22 +171,23 @@ class Connection:
         """Ask ``config``'s endpoint for its models: ``ok`` and the ids, or the endpoint's error in words."""
         from .llm import describe_error, make_client
 
-        config = _with(config, max_retries=min(config.max_retries, 1), request_timeout=PROBE_TIMEOUT)
-        result: dict[str, Any] = {"ok": False, "models": [], "model": config.model, "problem": None}
+        timeout = min(config.request_timeout, PROBE_TIMEOUT)
+        config = _with(config, max_retries=min(config.max_retries, 1), request_timeout=timeout)
+        result: dict[str, Any] = {"ok": False, "models": [], "model": config.model, "model_listed": None}
+        result.update(base_url_host=_host(config), problem=None)
         try:
-            result["base_url_host"] = _host(config)
             client = make_client(config)
         except ConfigError as exc:
-            return {**result, "base_url_host": "", "problem": str(exc)}
-        try:
-            page = await client.models.list()
-            result["models"] = sorted({str(m.id) for m in page.data})
-            result["ok"] = True
-        except Exception as exc:
-            result["problem"] = describe_error(exc, config)
-        finally:
-            await client.close()
-        result["model_listed"] = config.model in result["models"] if result["ok"] else None
+            result["problem"] = str(exc)
+        else:
+            try:
+                page = await client.models.list()
+                result["models"] = sorted({str(m.id) for m in page.data})
+                result.update(ok=True, model_listed=config.model in result["models"])
+            except Exception as exc:
+                result["problem"] = describe_error(exc, config)
+            finally:
+                await client.close()
         for secret in [str(config.api_key), *self.secrets()]:
             result = scrub(result, secret)  # an endpoint may echo the key, in an error or as a "model"
         return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from typing_extensions import NotRequired, TypedDict
 
 from .events import Output, RunStatus, Usage
@@ -66,4 +68,30 @@ class ServerConfig(TypedDict):
     vision: bool
     max_prompt_chars: int
     list_models: bool
+    problem: str | None
+
+
+class ConnectionState(TypedDict):
+    """``/codeinterp/connection``: whose settings runs use, never the key (only whether one is set)."""
+
+    #: ``runtime`` when connected from the sidebar, else ``server`` (its config files and environment).
+    source: Literal["server", "runtime"]
+    #: The admin locked the connection (``CodeInterpreterApp.lock_connection``): it cannot be changed here.
+    locked: bool
+    #: Kept on disk for the next server start (a file readable only by the user).
+    remembered: bool
+    model: str
+    base_url_host: str
+    has_api_key: bool
+
+
+class ConnectionTest(TypedDict):
+    """``POST /codeinterp/connection/test``: the endpoint's models, or what went wrong (scrubbed of the key)."""
+
+    ok: bool
+    models: list[str]
+    model: str
+    #: Whether ``model`` is among ``models``; null when the endpoint could not be asked.
+    model_listed: bool | None
+    base_url_host: str
     problem: str | None

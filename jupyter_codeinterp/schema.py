@@ -8,6 +8,7 @@ validates, and so that the TS types match the Python ones field for field, types
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import types
@@ -33,6 +34,8 @@ NAMED: dict[str, Any] = {
     "RunRecord": records.RunRecord,
     "ThreadRecord": records.ThreadRecord,
     "ServerConfig": records.ServerConfig,
+    "ConnectionState": records.ConnectionState,
+    "ConnectionTest": records.ConnectionTest,
 }
 ALIASES: dict[str, Any] = {
     "Output": events.Output,
@@ -105,6 +108,14 @@ def build() -> dict[str, Any]:
         "oneOf": [_ref(n) for n in event_names],
         "$defs": defs,
     }
+
+
+@functools.cache
+def validator() -> Any:
+    """A compiled validator of the schema (``jsonschema`` is a dependency of jupyter_server's event system)."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(build())
 
 
 def _ts_type(schema: dict[str, Any]) -> str:

@@ -18,8 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
+from jupyter_codeinterp import schema
 from jupyter_codeinterp.config import DUMMY_API_KEY
 from tests.scripted_llm import ScriptedLLM, answer, code
 from tests.server_support import *  # noqa: F403
@@ -71,10 +73,22 @@ def connect_body(llm: ScriptedLLM, key: str = TEST_KEY, **extra: Any) -> dict[st
     return {"base_url": llm.url, "api_key": key, "model": "scripted-model", **extra}
 
 
+def valid(name: str, body: Any) -> Any:
+    """``body`` if it has the shape docs/schema.json gives ``name`` (closed: no undeclared field)."""
+    jsonschema.validate(body, {"$ref": f"#/$defs/{name}", "$defs": schema.build()["$defs"]})
+    return body
+
+
 async def connection(api: Api) -> dict[str, Any]:
     status, body = await api.get("codeinterp", "connection")
     assert status == 200, body
-    return dict(body)
+    return dict(valid("ConnectionState", body))
+
+
+async def probe(api: Api, body: Any = None) -> dict[str, Any]:
+    status, reply = await api.post("codeinterp", "connection", "test", body=body)
+    assert status == 200, reply
+    return dict(valid("ConnectionTest", reply))
 
 
 async def until(api: Api, run_id: str, predicate: Any, timeout: float = 30.0) -> dict[str, Any]:
@@ -201,13 +215,12 @@ async def test_leaving_the_key_out_keeps_it_for_the_same_endpoint_only(api: Api,
 
     status, body = await api.post("codeinterp", "connection", body={"model": "another-model"})
     assert status == 200 and body["has_api_key"] is True and body["model"] == "another-model"
-    probe = (await api.post("codeinterp", "connection", "test", body={}))[1]
-    assert probe["ok"] is True, "the kept key still opens the endpoint"
+    assert (await probe(api, {}))["ok"] is True, "the kept key still opens the endpoint"
 
     with ScriptedLLM(api_key=DUMMY_API_KEY) as keyless:  # it takes the dummy key a local server is sent
         status, body = await api.post("codeinterp", "connection", body={"base_url": keyless.url})
         assert status == 200 and body["has_api_key"] is False, "a key never follows the user to another host"
-        assert (await api.post("codeinterp", "connection", "test"))[1]["ok"] is True
+        assert (await probe(api))["ok"] is True
 
 
 # -- remembered -------------------------------------------------------------------------------------
@@ -320,8 +333,8 @@ async def test_when_the_admin_locks_the_connection_the_servers_settings_win(
     assert status == 403 and "administrator" in body["message"], body
     status, body = await api.post("codeinterp", "connection", "test", body={"base_url": "http://127.0.0.1:9"})
     assert status == 403, body
-    status, body = await api.post("codeinterp", "connection", "test")  # the current settings may be tested
-    assert status == 200 and body["ok"] is True and body["models"] == ["scripted-model"]
+    body = await probe(api)  # the current settings may be tested
+    assert body["ok"] is True and body["models"] == ["scripted-model"]
 
     llm.script(answer("the admin's model"))
     run = await api.wait((await api.start(kernel_id, "hi"))["run_id"])
@@ -348,27 +361,26 @@ async def test_test_connection_lists_the_models_or_says_what_is_wrong_without_th
     api: Api, llm: ScriptedLLM, caplog: pytest.LogCaptureFixture
 ) -> None:
     llm.models = ["scripted-model", "gpt-other", f"echo-{TEST_KEY}"]  # an endpoint that echoes the key
-    status, body = await api.post("codeinterp", "connection", "test", body=connect_body(llm))
-    assert status == 200, body
+    body = await probe(api, connect_body(llm))
     assert body["ok"] is True and body["problem"] is None and body["model_listed"] is True
     assert body["models"][:2] == ["echo-[redacted]", "gpt-other"] and "scripted-model" in body["models"]
     assert (await connection(api))["source"] == "server", "testing uses nothing"
 
-    _, wrong = await api.post("codeinterp", "connection", "test", body=connect_body(llm, key=WRONG_KEY))
+    wrong = await probe(api, connect_body(llm, key=WRONG_KEY))
     assert wrong["ok"] is False and wrong["models"] == [] and "rejected the API key (401)" in wrong["problem"]
 
     with ScriptedLLM() as dead:
         dead_url = dead.url
-    _, down = await api.post("codeinterp", "connection", "test", body={**connect_body(llm), "base_url": dead_url})
+    down = await probe(api, {**connect_body(llm), "base_url": dead_url})
     assert down["ok"] is False and "Could not reach the model endpoint" in down["problem"]
 
     # A key pasted into the URL too: the answer names the endpoint, never the key.
     in_url = {**connect_body(llm, key=WRONG_KEY), "base_url": f"{dead_url}?k={WRONG_KEY}"}
-    _, leaky = await api.post("codeinterp", "connection", "test", body=in_url)
+    leaky = await probe(api, in_url)
     assert leaky["ok"] is False and "[redacted]" in leaky["problem"]
 
     # Nothing connected, nothing tested: the current settings say what is missing.
-    _, current = await api.post("codeinterp", "connection", "test")
+    current = await probe(api)
     assert current["ok"] is False and "No API key" in current["problem"]
     assert_nowhere((TEST_KEY, WRONG_KEY), api, caplog)
 
@@ -435,3 +447,29 @@ async def test_every_connection_route_needs_credentials(api: Api, llm: ScriptedL
         status, _ = await api.call(method, *path, body=body, headers=dict(NO_CREDENTIALS))
         assert status in (401, 403), (method, path, status)
     assert (await connection(api))["source"] == "server"
+
+
+async def test_a_cross_site_post_with_only_the_login_cookie_is_refused(
+    api: Api, llm: ScriptedLLM, http_server_client: Any, jp_auth_header: dict[str, str], jp_base_url: str
+) -> None:
+    """A page elsewhere can make the browser send its cookie, not the XSRF token: jupyter_server refuses it."""
+    url = jp_base_url.rstrip("/") + "/codeinterp/connection"
+    signed_in = await http_server_client.fetch(url, headers=jp_auth_header)
+    cookies = "; ".join(c.split(";")[0] for c in signed_in.headers.get_list("Set-Cookie"))
+    assert "username-" in cookies, "the token request gave the browser a login cookie"
+
+    refused = await http_server_client.fetch(
+        url, method="POST", body=json.dumps(connect_body(llm)), headers={"Cookie": cookies}, raise_error=False
+    )
+    assert refused.code == 403 and b"_xsrf" in refused.body, refused.body
+    assert (await connection(api))["source"] == "server"
+    # The page's own requests (ServerConnection) echo the XSRF cookie in a header: those go through.
+    xsrf = "0123456789abcdef" * 2
+    same_site = await http_server_client.fetch(
+        url,
+        method="POST",
+        body=json.dumps(connect_body(llm)),
+        headers={"Cookie": f"{cookies}; _xsrf={xsrf}", "X-XSRFToken": xsrf},
+        raise_error=False,
+    )
+    assert same_site.code == 200, same_site.body

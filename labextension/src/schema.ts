@@ -152,3 +152,23 @@ export interface ServerConfig {
   list_models: boolean;
   problem: string | null;
 }
+
+/** ``/codeinterp/connection``: whose settings runs use, never the key (only whether one is set). */
+export interface ConnectionState {
+  source: 'server' | 'runtime';
+  locked: boolean;
+  remembered: boolean;
+  model: string;
+  base_url_host: string;
+  has_api_key: boolean;
+}
+
+/** ``POST /codeinterp/connection/test``: the endpoint's models, or what went wrong (scrubbed of the key). */
+export interface ConnectionTest {
+  ok: boolean;
+  models: string[];
+  model: string;
+  model_listed: boolean | null;
+  base_url_host: string;
+  problem: string | null;
+}
