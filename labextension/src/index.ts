@@ -27,6 +27,7 @@ export namespace CommandIDs {
   export const open = 'codeinterp:open';
   export const stop = 'codeinterp:stop';
   export const newThread = 'codeinterp:new-thread';
+  export const connect = 'codeinterp:connect';
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -139,8 +140,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
       isEnabled: () => !!sidebar.session && !sidebar.session.activeRunId,
       execute: () => sidebar.session?.newThread()
     });
+    app.commands.addCommand(CommandIDs.connect, {
+      label: 'Connect a model…',
+      caption:
+        'Set the endpoint, API key and model the Code Interpreter uses (kept on the server, never shown again)',
+      execute: () => {
+        app.shell.activateById(sidebar.id);
+        sidebar.openConnectForm();
+      }
+    });
     if (palette) {
       const category = 'Code Interpreter';
+      palette.addItem({ command: CommandIDs.connect, category });
       palette.addItem({ command: CommandIDs.open, category });
       palette.addItem({ command: CommandIDs.stop, category });
       palette.addItem({ command: CommandIDs.newThread, category });

@@ -9,6 +9,7 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import { Poll } from '@lumino/polling';
 import { Panel, Widget } from '@lumino/widgets';
 
+import { ConnectForm } from './connectForm';
 import { codeInterpreterIcon } from './icon';
 import { APIError, getConfig, IServerConfig, listModels } from './request';
 import { NotebookSession } from './session';
@@ -40,7 +41,8 @@ const CONFIG_HELP =
   'Set the variables in the environment that starts Jupyter, then restart it: ' +
   'OPENAI_API_KEY for the key, OPENAI_BASE_URL for another OpenAI-compatible endpoint ' +
   '(a local server may need no key), CODEINTERP_MODEL for the model. ' +
-  'Or set c.CodeInterpreter.api_key / base_url / model in a Jupyter config file.';
+  'Or set c.CodeInterpreter.api_key / base_url / model in a Jupyter config file. ' +
+  'To check the install, run `jupyter codeinterp doctor` in a terminal.';
 
 /** How often the shown notebook is checked for runs started elsewhere, while the page is visible. */
 const RUNS_POLL_MS = 3000;
@@ -97,6 +99,11 @@ export class CodeInterpreterSidebar extends Panel {
     this._banners = new Widget();
     this._banners.addClass('jp-codeinterp-banners');
     this.addWidget(this._banners);
+    // "Connect a model" (connectForm.ts): opened from the banner or the command palette.
+    this._connectForm = new ConnectForm({
+      changed: () => void this.refreshConfig()
+    });
+    this.addWidget(this._connectForm);
 
     // The thread of the active notebook.
     this._threadArea = new Panel();
@@ -205,6 +212,11 @@ export class CodeInterpreterSidebar extends Panel {
 
   focusInput(): void {
     this._input.focus();
+  }
+
+  /** Show the "Connect a model" form (the endpoint, key and model a user brings). */
+  openConnectForm(): void {
+    void this._connectForm.open();
   }
 
   /** Bind to another notebook (or none). */
@@ -458,6 +470,14 @@ export class CodeInterpreterSidebar extends Panel {
       );
       if (this._config?.problem) {
         b.append(el('p', 'jp-codeinterp-banner-help', CONFIG_HELP));
+        const connect = el(
+          'button',
+          'jp-Button jp-mod-styled jp-mod-accept jp-codeinterp-open-connect',
+          'Connect a model…'
+        );
+        connect.type = 'button';
+        connect.addEventListener('click', () => this.openConnectForm());
+        b.append(connect);
       }
       const retry = el(
         'button',
@@ -514,6 +534,7 @@ export class CodeInterpreterSidebar extends Panel {
   }
 
   private _runsPoll: Poll;
+  private _connectForm: ConnectForm;
   private _resizeObserver: ResizeObserver;
   private _panel: NotebookPanel | null = null;
   private _session: NotebookSession | null = null;
