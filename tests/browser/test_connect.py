@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import KEY, SCREENSHOTS, LabServer, serve
+from tests.browser.conftest import KEY, SCREENSHOTS, LabServer, model_env, serve
 from tests.browser.ui import SIDEBAR, open_notebook, send, wait_run_status
 from tests.scripted_llm import ScriptedLLM, answer, code
 
@@ -83,6 +83,28 @@ def test_connect_a_model_from_the_sidebar_then_run_a_prompt(
     html = page.content()
     assert KEY not in html and WRONG_KEY not in html, "the key never comes back to the browser"
     form.get_by_role("button", name="Forget").click()
-    current.filter(has_text="the server’s settings").wait_for()
+    current.filter(has_text="(the server").wait_for()
     assert not saved.exists()
     banner.wait_for()
+
+
+@pytest.fixture(scope="module")
+def lab_locked(browser_base: Path, model: ScriptedLLM) -> Iterator[LabServer]:
+    """The admin set the model and locked it (in the shared config file, found through JUPYTER_CONFIG_PATH)."""
+    config_dir = browser_base / "locked-config"
+    config_dir.mkdir()
+    (config_dir / "jupyter_codeinterp_config.json").write_text('{"CodeInterpreterApp": {"lock_connection": true}}')
+    env = {**model_env(model), "JUPYTER_CONFIG_PATH": str(config_dir), "JUPYTER_DATA_DIR": str(browser_base / "ld")}
+    yield from serve(browser_base, env, "locked")
+
+
+def test_when_the_admin_locked_the_connection_the_form_only_says_so(page: Any, lab_locked: LabServer) -> None:
+    open_notebook(page, lab_locked, lab_locked.new_notebook("locked"))
+    page.evaluate("() => window.jupyterapp.commands.execute('codeinterp:connect')")
+    form = page.locator(FORM)
+    form.locator(".jp-codeinterp-connect-locked", has_text="The administrator set the model").wait_for()
+    assert form.get_attribute("data-locked") == "true"
+    assert form.locator("input").evaluate_all("inputs => inputs.filter(i => i.offsetParent !== null).length") == 0
+    assert "scripted-model at 127.0.0.1" in form.locator(".jp-codeinterp-connect-current").inner_text()
+    form.get_by_role("button", name="Close").click()
+    form.wait_for(state="hidden")
