@@ -3,6 +3,8 @@
  * (`application/vnd.codeinterp.run+json`, `{version, run_id, events}`) with the same view as the
  * sidebar and, inside a notebook, appends the run's code cells with their outputs below the magic
  * cell as they run. Re-rendering (display updates, reopening the notebook) never duplicates them.
+ * `data-cells` on the renderer says what it decided: `written` (it writes the run's cells) or
+ * `kept` (a saved run whose cells the notebook has, or had and lost on purpose: left as they are).
  *
  * The bundle's own trust says only that the user ran the `%%interpret` cell, not that the model's
  * code made safe outputs: the run renders untrusted whatever it is, until the user trusts it.
@@ -90,6 +92,7 @@ export class RunRenderer extends Panel implements IRenderMime.IRenderer {
       const cells = writer.cellsOfRun(runId);
       // A saved output re-rendered: complete cells a closed tab missed, never re-add deleted ones.
       if (cells.count === 0 || cells.ended) {
+        this.node.dataset.cells = 'kept';
         return;
       }
       this._live = true;
@@ -107,6 +110,7 @@ export class RunRenderer extends Panel implements IRenderMime.IRenderer {
         }
       }
     }
+    this.node.dataset.cells = 'written';
   }
 
   dispose(): void {

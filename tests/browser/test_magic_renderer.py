@@ -73,7 +73,8 @@ def test_magic_renders_steps_and_appends_cells_once(page: Any, lab: LabServer, s
     wait_for(lambda: len(tagged(lab.read_notebook(path)["cells"], "code")) == 2, message="saved")
     page.reload()
     page.locator(f".jp-Notebook {MIME} .jp-codeinterp-run[data-status='completed']").wait_for(timeout=30_000)
-    page.wait_for_timeout(500)
+    # The renderer has decided: the notebook has the run's ended cells, so it keeps them as they are.
+    page.locator(f".jp-Notebook {MIME}[data-cells='kept']").wait_for()
     assert len(tagged(notebook_cells(page), "code")) == 2
     assert len(notebook_cells(page)) == 4
     reopened = page.locator(f".jp-Notebook {MIME}")

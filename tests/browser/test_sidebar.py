@@ -25,6 +25,7 @@ from tests.browser.ui import (
     wait_for,
     wait_kernel_idle,
     wait_run_status,
+    written,
 )
 from tests.scripted_llm import ScriptedLLM, answer, code, error
 
@@ -201,9 +202,13 @@ def test_stop_cancels_the_run(page: Any, lab: LabServer, script: ScriptedLLM) ->
     assert page.locator(f"{SIDEBAR} .jp-codeinterp-send").is_visible()
     # The kernel was interrupted: it is idle again, and the cell kept its partial output.
     page.locator(f"{SIDEBAR} .jp-codeinterp-kernel[data-status='idle']").wait_for()
-    cell = tagged(notebook_cells(page), "code")[0]
+    cells = wait_for(lambda: written(page), message="the run's cells, ended")
+    cell = tagged(cells, "code")[0]
     printed = output_text(cell).split()
     assert 3 <= len(printed) < 600
+    # The notebook says why the run ended, as the CLI's notebooks do.
+    [note] = tagged(cells, "answer")
+    assert "".join(note["source"]) == "**Run stopped:** Cancelled by the user."
 
 
 def test_reload_mid_run_restores_cells_once(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
@@ -376,9 +381,9 @@ def test_settings_turn_off_the_prompt_and_answer_cells(page: Any, lab: LabServer
         open_notebook(page, lab, path)
         send(page, "Code only")
         wait_run_status(page, "completed")
-        cells = wait_for(lambda: (c := tagged(notebook_cells(page))) and c[0]["outputs"] and c, message="cell")
-        page.wait_for_timeout(300)
-        assert [c["metadata"]["codeinterp"]["role"] for c in tagged(notebook_cells(page))] == ["code"]
+        # Written to the run's end (the answer cell would be there by now): the code cell alone.
+        cells = tagged(wait_for(lambda: written(page), message="the run's cells, ended"))
+        assert [c["metadata"]["codeinterp"]["role"] for c in cells] == ["code"]
         assert "only code" in output_text(cells[0])
     finally:
         settings.unlink()

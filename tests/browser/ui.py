@@ -112,6 +112,14 @@ def tagged(cells: list[dict[str, Any]], role: str | None = None) -> list[dict[st
     return out
 
 
+def written(page: Any, path: str | None = None) -> list[dict[str, Any]] | None:
+    """The notebook's cells once the writer is done with them: there are run cells and every one is tagged
+    ``ended`` (the writer's last write of a run), else None. For ``wait_for`` before checking for duplicates."""
+    cells = notebook_cells(page, path)
+    ours = tagged(cells)
+    return cells if ours and all(c["metadata"]["codeinterp"].get("ended") for c in ours) else None
+
+
 def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.05, message: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     last = None
