@@ -6,6 +6,7 @@ mirror lives in ``labextension/src/events.ts`` and the prose reference in ``docs
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypedDict
@@ -116,6 +117,38 @@ def zero_usage() -> Usage:
     return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
 
+#: With this set (the test suite sets it), every event made is checked against the generated JSON Schema, so an
+#: event with a field its type does not declare, or of the wrong type, fails the test that produced it.
+CHECK_ENV = "CODEINTERP_CHECK_EVENTS"
+
+
+def check_event(event: dict[str, Any]) -> None:
+    """Raise ``jsonschema.ValidationError`` unless ``event`` is one of the declared event types."""
+    from .schema import validator
+
+    validator().validate(event)
+
+
+def run_ended(
+    run_id: str, seq: int, *, status: str, reason: str, answer: str, usage: Usage, steps: int, at: float | None = None
+) -> dict[str, Any]:
+    """A ``run_ended`` event: made by the engine, and by the store only for a run a crashed server left open."""
+    event: dict[str, Any] = {
+        "seq": seq,
+        "run_id": run_id,
+        "type": "run_ended",
+        "time": time.time() if at is None else at,
+        "status": status,
+        "reason": reason,
+        "answer": answer,
+        "usage": {**zero_usage(), **usage},
+        "steps": steps,
+    }
+    if os.environ.get(CHECK_ENV):
+        check_event(event)
+    return event
+
+
 class Emitter:
     """Stamps events with ``run_id``, an increasing ``seq`` and a time, and hands them to a sink.
 
@@ -131,6 +164,8 @@ class Emitter:
         self.seq += 1
         event: dict[str, Any] = {"seq": self.seq, "run_id": self.run_id, "type": type, "time": time.time()}
         event.update(fields)
+        if os.environ.get(CHECK_ENV):
+            check_event(event)
         if self._sink is not None:
             result = self._sink(event)
             if result is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,10 @@ from jupyter_codeinterp.config import CodeInterpreter
 from tests.scripted_llm import ScriptedLLM
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+# Every event made anywhere in the suite (this process, the CLI and servers it starts, kernels) is checked against
+# the schema generated from events.py: a field its type does not declare fails the test that made it.
+os.environ["CODEINTERP_CHECK_EVENTS"] = "1"
 
 #: A key recognisable anywhere it might leak.
 TEST_KEY = "sk-test-SECRET-4f9a1c"
