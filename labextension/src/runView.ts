@@ -8,8 +8,7 @@
  */
 
 import type { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
-import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
-import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Panel, Widget } from '@lumino/widgets';
 
 import { RunEvent } from './events';
@@ -20,8 +19,9 @@ import {
   newRunState,
   RunItem
 } from './runState';
+import { MarkdownView } from './markdownView';
+import { RunFooter } from './runFooter';
 import { StepView } from './stepView';
-import { confirmTrust, hasActiveContent } from './trust';
 
 export interface IRunViewOptions {
   rendermime: IRenderMimeRegistry;
@@ -32,60 +32,6 @@ export interface IRunViewOptions {
   trusted?: boolean;
   /** Called once the user has trusted this run's outputs (to trust its notebook cells as well). */
   onTrusted?: (runId: string) => void;
-}
-
-/** Renders the model's markdown through rendermime, always untrusted (sanitised), coalescing updates. */
-class MarkdownView extends Widget {
-  constructor(private _rendermime: IRenderMimeRegistry) {
-    super();
-    this.addClass('jp-codeinterp-text');
-    this._renderer = _rendermime.createRenderer('text/markdown');
-    this._renderer.addClass('jp-codeinterp-markdown');
-    this.node.appendChild(this._renderer.node);
-  }
-
-  setText(text: string): void {
-    if (text === this._text) {
-      return;
-    }
-    this._text = text;
-    void this._render();
-  }
-
-  private async _render(): Promise<void> {
-    if (this._busy) {
-      this._dirty = true;
-      return;
-    }
-    this._busy = true;
-    do {
-      this._dirty = false;
-      const model = new MimeModel({
-        data: { 'text/markdown': this._text },
-        trusted: false
-      });
-      try {
-        await this._renderer.renderModel(model);
-      } catch {
-        this._renderer.node.textContent = this._text;
-      }
-    } while (this._dirty && !this.isDisposed);
-    this._busy = false;
-  }
-
-  dispose(): void {
-    this._renderer.dispose();
-    super.dispose();
-  }
-
-  get rendermime(): IRenderMimeRegistry {
-    return this._rendermime;
-  }
-
-  private _renderer: IRenderMime.IRenderer;
-  private _text = '';
-  private _busy = false;
-  private _dirty = false;
 }
 
 export class RunView extends Panel {
@@ -115,11 +61,7 @@ export class RunView extends Panel {
       '<span class="jp-codeinterp-dot"></span><span class="jp-codeinterp-dot"></span><span class="jp-codeinterp-dot"></span><span class="jp-codeinterp-thinking-label">Thinking</span>';
     this.addWidget(this._thinking);
 
-    this._footer = new Widget();
-    this._footer.addClass('jp-codeinterp-run-footer');
-    // Screen readers hear the run's status when it changes, not every tick of a step's timer.
-    this._footer.node.setAttribute('role', 'status');
-    this._footer.node.setAttribute('aria-live', 'polite');
+    this._footer = new RunFooter(() => this.trust());
     this.addWidget(this._footer);
     this._render();
   }
@@ -143,8 +85,7 @@ export class RunView extends Panel {
       view.setTrusted(true);
     }
     this.node.dataset.trusted = 'true';
-    this._footerKey = '';
-    this._renderFooter();
+    this._footer.update_(this._state, true);
     this._options.onTrusted?.(this._state.runId);
   }
 
@@ -196,6 +137,7 @@ export class RunView extends Panel {
     this._prompt.node.textContent = state.prompt;
     this._prompt.node.hidden = !state.prompt;
 
+    this._dropStale(state.items);
     state.items.forEach((item, index) => this._renderItem(item, index));
 
     const active = isActive(state);
@@ -207,7 +149,7 @@ export class RunView extends Panel {
       active &&
       (!last || (lastStep && lastStep.stage === 'completed'))
     );
-    this._renderFooter();
+    this._footer.update_(state, this._trusted);
 
     const running = [...this._steps.values()].some(v => v.isRunning);
     if (running && this._timer === null) {
@@ -220,6 +162,30 @@ export class RunView extends Panel {
       window.clearInterval(this._timer);
       this._timer = null;
     }
+  }
+
+  /**
+   * Shown items can be taken back (the text of a cut-off reply that is asked again): from the
+   * first widget that no longer shows its item, the widgets go, to be made again for the items.
+   */
+  private _dropStale(items: RunItem[]): void {
+    let keep = 0;
+    while (
+      keep < this._items.length &&
+      keep < items.length &&
+      this._itemKeys[keep] === itemKey(items[keep])
+    ) {
+      keep += 1;
+    }
+    for (const widget of this._items.splice(keep)) {
+      for (const [n, view] of this._steps) {
+        if (view === widget) {
+          this._steps.delete(n);
+        }
+      }
+      widget.dispose();
+    }
+    this._itemKeys.length = keep;
   }
 
   private _renderItem(item: RunItem, index: number): void {
@@ -248,6 +214,7 @@ export class RunView extends Panel {
         }
       }
       this._items[index] = widget;
+      this._itemKeys[index] = itemKey(item);
       this._body.addWidget(widget);
     }
     if (item.kind === 'text') {
@@ -261,130 +228,27 @@ export class RunView extends Panel {
     }
   }
 
-  private _renderFooter(): void {
-    const state = this._state;
-    // Trust is offered on an ended run whose outputs would render differently if trusted.
-    const offerTrust =
-      !this._trusted &&
-      !isActive(state) &&
-      [...state.steps.values()].some(s => hasActiveContent(s.outputs.items));
-    const key = JSON.stringify([
-      state.status,
-      state.steps.size,
-      state.usage,
-      state.reason,
-      offerTrust,
-      this._trusted
-    ]);
-    if (key === this._footerKey) {
-      return;
-    }
-    this._footerKey = key;
-    const node = this._footer.node;
-    node.replaceChildren();
-    const status = document.createElement('span');
-    status.className = 'jp-codeinterp-run-status';
-    status.dataset.status = state.status;
-    const steps = state.steps.size;
-    const stepsText = `${steps} step${steps === 1 ? '' : 's'}`;
-    switch (state.status) {
-      case 'queued':
-      case 'running':
-        status.textContent = steps ? `Working · ${stepsText}` : 'Working';
-        break;
-      case 'completed':
-        status.textContent = `Completed · ${stepsText}`;
-        break;
-      case 'cancelled':
-        status.textContent = `Stopped · ${stepsText}`;
-        break;
-      case 'failed':
-        status.textContent = 'Failed';
-        break;
-    }
-    node.appendChild(status);
-    const u = state.usage;
-    if (u.total_tokens > 0) {
-      const usage = document.createElement('span');
-      usage.className = 'jp-codeinterp-usage';
-      usage.title = `${u.prompt_tokens.toLocaleString()} prompt + ${u.completion_tokens.toLocaleString()} completion tokens`;
-      usage.textContent = `${u.total_tokens.toLocaleString()} tokens (${u.prompt_tokens.toLocaleString()} in · ${u.completion_tokens.toLocaleString()} out)`;
-      node.appendChild(usage);
-    }
-    if (offerTrust) {
-      node.appendChild(this._trustButton());
-    } else if (this._trusted) {
-      const badge = document.createElement('span');
-      badge.className = 'jp-codeinterp-trusted';
-      badge.textContent = 'Outputs trusted';
-      badge.title =
-        'You trusted the outputs of this run: they may run JavaScript. Reload to show them untrusted again.';
-      node.appendChild(badge);
-    }
-    if (state.reason && state.status !== 'completed') {
-      const reason = document.createElement('div');
-      reason.className = 'jp-codeinterp-run-reason';
-      reason.dataset.status = state.status;
-      if (state.status === 'failed') {
-        reason.setAttribute('role', 'alert');
-      }
-      reason.textContent = state.reason;
-      const help = reasonHelp(state.reason);
-      if (help) {
-        const hint = document.createElement('span');
-        hint.className = 'jp-codeinterp-run-reason-help';
-        hint.textContent = help;
-        reason.appendChild(hint);
-      }
-      node.appendChild(reason);
-    }
-  }
-
-  private _trustButton(): HTMLButtonElement {
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className =
-      'jp-Button jp-mod-styled jp-mod-minimal jp-codeinterp-trust';
-    button.textContent = 'Trust outputs';
-    button.title =
-      'Outputs are shown untrusted: no scripts, no event handlers, no javascript: links. ' +
-      'Trust them to render them as they are (they may then run JavaScript in this page).';
-    button.addEventListener('click', () => {
-      void confirmTrust().then(yes => {
-        if (yes && !this.isDisposed) {
-          this.trust();
-        }
-      });
-    });
-    return button;
-  }
-
   private _state: IRunState;
   private _trusted: boolean;
   private _prompt: Widget;
   private _body: Panel;
   private _thinking: Widget;
-  private _footer: Widget;
+  private _footer: RunFooter;
   private _items: Widget[] = [];
+  /** What each of `_items` shows (see `itemKey`). */
+  private _itemKeys: string[] = [];
   private _steps = new Map<number, StepView>();
   private _timer: number | null = null;
-  private _footerKey = '';
 }
 
-/** An actionable hint for the usual reasons a run fails before doing anything. */
-export function reasonHelp(reason: string): string {
-  if (
-    /\b401\b|api[ _-]?key|unauthori[sz]ed|authentication|permission/i.test(
-      reason
-    )
-  ) {
-    return 'Check OPENAI_API_KEY (or c.CodeInterpreter.api_key) in the environment that starts Jupyter, then restart Jupyter.';
+/** What a widget made for an item shows: the same key, the same widget (updated in place). */
+function itemKey(item: RunItem): string {
+  switch (item.kind) {
+    case 'text':
+      return 'text';
+    case 'step':
+      return `step ${item.step}`;
+    case 'notice':
+      return `notice ${item.level} ${item.message}`;
   }
-  if (/\b404\b|model.*(not found|does not exist)|no such model/i.test(reason)) {
-    return 'Check the model name: CODEINTERP_MODEL or c.CodeInterpreter.model.';
-  }
-  if (/connect|unreachable|refused|timed? ?out|resolve/i.test(reason)) {
-    return 'Check that the endpoint is up and that OPENAI_BASE_URL (or c.CodeInterpreter.base_url) points at it.';
-  }
-  return '';
 }

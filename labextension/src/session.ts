@@ -1,7 +1,7 @@
 /**
- * The Code Interpreter state of one open notebook: its thread, the views of its runs, the run
- * being followed and the writer that puts cells into the notebook. Lives as long as the notebook
- * panel; the sidebar shows the session of the active notebook.
+ * The Code Interpreter state of one open notebook: its thread, the views of its runs, the runs
+ * being followed (runFollower.ts) and the writer that puts cells into the notebook. Lives as long
+ * as the notebook panel; the sidebar shows the session of the active notebook.
  */
 
 import type { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
@@ -11,21 +11,19 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { Panel, Widget } from '@lumino/widgets';
 
 import type { CellRole } from './cells';
-import { isActiveStatus, isFinal, RunEvent } from './events';
+import type { RunEvent } from './events';
 import { NotebookWriter } from './notebookWriter';
-import {
-  APIError,
-  cancelRun,
-  getRun,
-  getThread,
-  IRunRecord,
-  listThreads,
-  recentRuns,
-  startRun
-} from './request';
-import { RunClient } from './runClient';
+import { cancelRun, IRunRecord, recentRuns, startRun } from './request';
+import { RunFollower } from './runFollower';
 import { eventsFromRecord, isActive } from './runState';
 import { RunView } from './runView';
+import {
+  historyAction,
+  latestThread,
+  recentRunAction,
+  threadRuns,
+  withSteps
+} from './threadHistory';
 
 export interface IUISettings {
   autoScroll: boolean;
@@ -38,12 +36,6 @@ export interface ISessionOptions {
   languages: IEditorLanguageRegistry | null;
   settings: () => IUISettings;
 }
-
-/** How long a tab keeps its claim on writing a run after the run ended (collaboration). */
-const HANDOFF_GRACE_MS = 10_000;
-
-/** How many past runs of a thread to show when a notebook is opened. */
-const HISTORY_RUNS = 20;
 
 export class NotebookSession {
   constructor(
@@ -163,22 +155,28 @@ export class NotebookSession {
     );
     let next = now;
     for (const run of runs) {
-      if (this._disposed || this._clients.has(run.run_id)) {
+      if (this._disposed) {
+        return;
+      }
+      const view = this._runs.get(run.run_id);
+      const action = recentRunAction(run, {
+        following: this._followers.has(run.run_id),
+        seen: view ? { active: isActive(view.state) } : null,
+        threadId: this._threadId,
+        busy: !!this.activeRunId
+      });
+      if (action === 'skip') {
         continue;
       }
-      const seen = this._runs.has(run.run_id);
-      if (seen && !isActive(this._runs.get(run.run_id)!.state)) {
-        continue; // this tab's own run, or one it already followed to its end
+      if (action === 'later') {
+        // Busy with a run of our own: look again once it is over.
+        next = next === null ? null : Math.min(next, run.created);
+        continue;
       }
-      if (run.thread_id !== this._threadId) {
-        if (this.activeRunId) {
-          // Busy with a run of our own: look again once it is over.
-          next = next === null ? null : Math.min(next, run.created);
-          continue;
-        }
+      if (action === 'switch') {
         await this._showThread(run.thread_id);
       }
-      if (!this._clients.has(run.run_id) && !this._disposed) {
+      if (!this._followers.has(run.run_id) && !this._disposed) {
         // Replayed from its first event: the notebook gets each of its cells once.
         this._follow(run.run_id, true);
       }
@@ -192,11 +190,7 @@ export class NotebookSession {
       return;
     }
     this._threadId = 'new';
-    for (const view of this._runs.values()) {
-      view.dispose();
-    }
-    this._runs.clear();
-    this._empty.node.hidden = false;
+    this._clearViews();
     this._changed.emit();
   }
 
@@ -205,10 +199,10 @@ export class NotebookSession {
       return;
     }
     this._disposed = true;
-    for (const client of this._clients.values()) {
-      client.dispose();
+    for (const follower of this._followers.values()) {
+      follower.dispose();
     }
-    this._clients.clear();
+    this._followers.clear();
     this.view.dispose();
     Signal.clearData(this);
   }
@@ -218,22 +212,8 @@ export class NotebookSession {
     if (this._disposed) {
       return;
     }
-    try {
-      // The server's time before the threads are read: later runs are found by checkForRuns.
-      this._since = (await recentRuns(this.panel.context.path, null)).now;
-    } catch {
-      this._since = null;
-    }
-    let threads;
-    try {
-      threads = await listThreads(this.panel.context.path);
-    } catch (error) {
-      if (error instanceof APIError && error.status === 404) {
-        return;
-      }
-      throw error;
-    }
-    const thread = threads[0];
+    const { thread, since } = await latestThread(this.panel.context.path);
+    this._since = since;
     if (!thread || this._disposed) {
       return;
     }
@@ -243,14 +223,18 @@ export class NotebookSession {
     await this._showHistory(thread.thread_id, thread.runs ?? []);
   }
 
-  /** Replace the view with another thread of this notebook (none of its runs is followed). */
-  private async _showThread(threadId: string): Promise<void> {
+  private _clearViews(): void {
     for (const view of this._runs.values()) {
       view.dispose();
     }
     this._runs.clear();
-    this._threadId = threadId;
     this._empty.node.hidden = false;
+  }
+
+  /** Replace the view with another thread of this notebook (none of its runs is followed). */
+  private async _showThread(threadId: string): Promise<void> {
+    this._clearViews();
+    this._threadId = threadId;
     await this._showHistory(threadId, []);
   }
 
@@ -259,46 +243,21 @@ export class NotebookSession {
     threadId: string,
     summaries: IRunRecord[]
   ): Promise<void> {
-    // The thread's full record has every run with its steps, in one request.
-    let runs: IRunRecord[] = summaries;
-    try {
-      runs = (await getThread(threadId)).runs ?? runs;
-    } catch {
-      // keep the summaries
-    }
-    runs = [...runs]
-      .sort((a, b) => (a.created ?? 0) - (b.created ?? 0))
-      .slice(-HISTORY_RUNS);
+    const runs = await threadRuns(threadId, summaries);
     const lastModified = this.panel.context.contentsModel?.last_modified;
     const savedAt = lastModified ? Date.parse(lastModified) : 0;
     for (const record of runs) {
       if (this._runs.has(record.run_id) || this._disposed) {
         continue;
       }
-      const active = isActiveStatus(record.status);
       const cells = this.writer.cellsOfRun(record.run_id);
-      // The file was last saved before this run ended, and holds none of its cells: the tab was
-      // closed mid-run without saving (a file saved later without them had them deleted on purpose).
-      const unsaved =
-        cells.count === 0 &&
-        !!record.ended &&
-        savedAt > 0 &&
-        record.ended * 1000 > savedAt;
-      if (active || (cells.count > 0 && !cells.ended) || unsaved) {
+      if (historyAction(record, cells, savedAt) === 'follow') {
         // Replay from the server: the notebook gets every cell exactly once.
         this._follow(record.run_id, true);
         continue;
       }
-      let full = record;
-      if (!record.steps) {
-        try {
-          full = await getRun(record.run_id);
-        } catch {
-          full = record;
-        }
-      }
-      const view = this._viewFor(record.run_id);
-      view.applyAll(eventsFromRecord(full));
+      const full = await withSteps(record);
+      this._viewFor(record.run_id).applyAll(eventsFromRecord(full));
     }
     this._changed.emit();
   }
@@ -325,86 +284,31 @@ export class NotebookSession {
    * replayed from its first event), so with collaborators it may be someone else's to write.
    */
   private _follow(runId: string, joining: boolean): void {
-    if (this._clients.has(runId)) {
+    if (this._followers.has(runId)) {
       return;
     }
-    const view = this._viewFor(runId);
-    const client = new RunClient(runId, 0);
-    this._clients.set(runId, client);
-    this.writer.follow(runId, { joining });
-    client.event.connect((_, event) => {
-      if (this._disposed) {
-        return;
-      }
-      view.apply(event);
-      try {
-        this.writer.apply(event);
-      } catch (error) {
-        console.error(
-          'codeinterp: could not write the event to the notebook',
-          error
-        );
-      }
-      if (event.type === 'run_started' && event.thread_id) {
-        this._threadId = event.thread_id;
-      }
-      this._eventApplied.emit(event);
-      if (event.type === 'run_started' || event.type === 'run_ended') {
-        this._changed.emit();
-      }
+    const follower = new RunFollower(this._viewFor(runId), this.writer, {
+      joining,
+      event: event => {
+        if (event.type === 'run_started' && event.thread_id) {
+          this._threadId = event.thread_id;
+        }
+        this._eventApplied.emit(event);
+        if (event.type === 'run_started' || event.type === 'run_ended') {
+          this._changed.emit();
+        }
+      },
+      finished: () => this._followers.delete(runId),
+      changed: () => this._changed.emit()
     });
-    client.finished.connect(() => {
-      this._clients.delete(runId);
-      if (isActive(view.state)) {
-        this.writer.unfollow(runId);
-      } else {
-        // Stay the run's writer a little longer: a collaborating tab that is a few events behind
-        // would otherwise take over and rewrite outputs this tab wrote but it has not yet received.
-        window.setTimeout(() => this.writer.unfollow(runId), HANDOFF_GRACE_MS);
-      }
-      const lastSeq = client.lastSeq;
-      client.dispose();
-      if (!this._disposed && isActive(view.state)) {
-        // The stream ended without run_ended (run unknown, or the server lost it): settle the view.
-        void this._settle(view, lastSeq);
-      } else if (!this._disposed) {
-        this._changed.emit();
-      }
-    });
-    client.start();
-    this._changed.emit();
-  }
-
-  private async _settle(view: RunView, lastSeq: number): Promise<void> {
-    let record: IRunRecord | null = null;
-    try {
-      record = await getRun(view.state.runId);
-    } catch {
-      record = null;
-    }
-    const final = record && isFinal(record.status);
-    view.apply({
-      seq: lastSeq + 1,
-      run_id: view.state.runId,
-      time: Date.now() / 1000,
-      type: 'run_ended',
-      status: final
-        ? (record!.status as 'completed' | 'failed' | 'cancelled')
-        : 'failed',
-      reason: final
-        ? record!.reason
-        : 'Lost the connection to this run; reopen the notebook to see how it ended.',
-      answer: final ? record!.answer : '',
-      usage: view.state.usage,
-      steps: view.state.steps.size
-    });
+    this._followers.set(runId, follower);
     this._changed.emit();
   }
 
   private _threadId: string | null = null;
   private _since: number | null = null;
   private _runs = new Map<string, RunView>();
-  private _clients = new Map<string, RunClient>();
+  private _followers = new Map<string, RunFollower>();
   private _empty: Widget;
   private _loading: Promise<void> | null = null;
   private _disposed = false;

@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.browser.conftest import SCREENSHOTS, LabServer
 from tests.browser.ui import notebook_cells, open_notebook, output_text, save, tagged, wait_for
-from tests.scripted_llm import ScriptedLLM, answer, code
+from tests.scripted_llm import ScriptedLLM, answer, code, cut
 
 MIME = ".jp-codeinterp-mime"
 
@@ -80,3 +80,20 @@ def test_magic_renders_steps_and_appends_cells_once(page: Any, lab: LabServer, s
     reopened = page.locator(f".jp-Notebook {MIME}")
     assert reopened.locator(".jp-codeinterp-step[data-status='ok']").count() == 2
     assert answer_text in reopened.locator(".jp-codeinterp-text").all_inner_texts()[-1]
+
+
+def test_a_cut_off_reply_asked_again_is_taken_back(page: Any, lab: LabServer, script: ScriptedLLM) -> None:
+    # The model's stream stops mid-answer: the run asks again (the magic's kernel retries), and the view takes
+    # back the text the cut-off reply had shown, leaving the notice and the new answer.
+    script.script(cut(answer("The answer is 4, or so I think.", chunk=4, delay=0.4), at=16), answer("It is **42**."))
+    path = _magic_notebook(lab)
+    open_notebook(page, lab, path)
+    # Not awaited: the command's promise resolves once the cells have run.
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    renderer = page.locator(f".jp-Notebook {MIME}")
+    renderer.locator(".jp-codeinterp-text", has_text="The answer").wait_for(timeout=30_000)
+    renderer.locator(".jp-codeinterp-run[data-status='completed']").wait_for(timeout=30_000)
+    renderer.locator(".jp-codeinterp-text", has_text="It is 42.").wait_for()
+    texts = [t.strip() for t in renderer.locator(".jp-codeinterp-text").all_inner_texts() if t.strip()]
+    assert texts == ["It is 42."]
+    assert "asking again" in renderer.locator(".jp-codeinterp-notice").inner_text()

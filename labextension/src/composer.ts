@@ -1,0 +1,162 @@
+/**
+ * The prompt box below the thread: Enter sends, Shift+Enter adds a line; Stop replaces Send while
+ * a run is going; and the model of the next runs (a dropdown when the endpoint lists several).
+ */
+
+import { Widget } from '@lumino/widgets';
+
+import { button, el } from './dom';
+import type { IServerConfig } from './request';
+
+export interface IComposerOptions {
+  send: () => void;
+  stop: () => void;
+}
+
+/** What the sidebar knows that decides the buttons. */
+export interface IComposerState {
+  /** A notebook is bound (else nothing can be typed). */
+  ready: boolean;
+  /** A run of this notebook is going: Stop instead of Send. */
+  running: boolean;
+  /** Something keeps a prompt from being sent now (sending, no kernel, not configured). */
+  blocked: boolean;
+}
+
+export class Composer extends Widget {
+  constructor(options: IComposerOptions) {
+    super();
+    this.addClass('jp-codeinterp-composer');
+    const label = el('label', 'jp-codeinterp-sr-only', 'Prompt');
+    label.htmlFor = 'jp-codeinterp-input';
+    this._input = el('textarea', 'jp-codeinterp-input jp-mod-styled');
+    this._input.id = 'jp-codeinterp-input';
+    this._input.rows = 3;
+    this._input.placeholder = 'Ask the Code Interpreter…';
+    this._input.setAttribute('aria-label', 'Prompt for the Code Interpreter');
+    this._input.setAttribute('aria-describedby', 'jp-codeinterp-hint');
+    this._input.addEventListener('keydown', event => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        options.send();
+      }
+    });
+    this._input.addEventListener('input', () => this.setState(this._state));
+    const row = el('div', 'jp-codeinterp-composer-row');
+    const hint = el(
+      'span',
+      'jp-codeinterp-hint',
+      'Enter to send · Shift+Enter for a new line'
+    );
+    hint.id = 'jp-codeinterp-hint';
+    this._send = button('jp-mod-accept jp-codeinterp-send', 'Send', () =>
+      options.send()
+    );
+    this._send.setAttribute('aria-label', 'Send prompt');
+    this._stop = button('jp-mod-warn jp-codeinterp-stop', 'Stop', () => {
+      this._stop.disabled = true;
+      options.stop();
+    });
+    this._stop.setAttribute('aria-label', 'Stop the run');
+    row.append(hint, this._stop, this._send);
+    this._modelInfo = el('div', 'jp-codeinterp-model');
+    // The endpoint's models, when the server lists them: the choice applies to the next runs.
+    this._modelSelect = el(
+      'select',
+      'jp-mod-styled jp-codeinterp-model-select'
+    );
+    this._modelSelect.id = 'jp-codeinterp-model-select';
+    this._modelSelect.title = 'Model for the next runs';
+    this._modelSelect.addEventListener('change', () => {
+      this._chosenModel = this._modelSelect.value;
+    });
+    this._modelHost = el('span', 'jp-codeinterp-model-host');
+    this._modelRow = el('div', 'jp-codeinterp-model-row');
+    const modelLabel = el('label', 'jp-codeinterp-model-label', 'Model');
+    modelLabel.htmlFor = this._modelSelect.id;
+    this._modelRow.append(modelLabel, this._modelSelect, this._modelHost);
+    this.node.append(label, this._input, row, this._modelRow, this._modelInfo);
+  }
+
+  /** The prompt typed, trimmed. */
+  get prompt(): string {
+    return this._input.value.trim();
+  }
+
+  clear(): void {
+    this._input.value = '';
+    this.setState(this._state);
+  }
+
+  focus(): void {
+    this._input.focus();
+  }
+
+  /** Whether Stop is shown (a run is going). */
+  get running(): boolean {
+    return !this._stop.hidden;
+  }
+
+  setState(state: IComposerState): void {
+    this._state = state;
+    this._stop.hidden = !state.running;
+    this._stop.disabled = !state.running;
+    this._send.hidden = state.running;
+    this._send.disabled = !state.ready || state.blocked || !this.prompt;
+    this._input.disabled = !state.ready;
+  }
+
+  /**
+   * The model for the next run, if the user picked one other than the server's default.
+   * `undefined`: the server's own.
+   */
+  modelFor(config: IServerConfig | null): string | undefined {
+    return this._chosenModel && this._chosenModel !== config?.model
+      ? this._chosenModel
+      : undefined;
+  }
+
+  /** Show the server's model, or a dropdown of the endpoint's models when there are several. */
+  setModels(config: IServerConfig | null, listed: string[]): void {
+    const models = [...listed];
+    if (config?.model && !models.includes(config.model)) {
+      models.unshift(config.model);
+    }
+    const choose = models.length > 1;
+    this._modelRow.hidden = !choose;
+    this._modelInfo.hidden = choose;
+    if (!choose) {
+      this._modelInfo.textContent = config?.model
+        ? `${config.model}${config.base_url_host ? ` · ${config.base_url_host}` : ''}`
+        : '';
+      return;
+    }
+    const current = [...this._modelSelect.options].map(o => o.value);
+    if (JSON.stringify(current) !== JSON.stringify(models)) {
+      this._modelSelect.replaceChildren(
+        ...models.map(m => {
+          const option = document.createElement('option');
+          option.value = m;
+          option.textContent = m;
+          return option;
+        })
+      );
+    }
+    this._modelSelect.value = this._chosenModel || config?.model || '';
+    this._modelHost.textContent = config?.base_url_host ?? '';
+  }
+
+  private _state: IComposerState = {
+    ready: false,
+    running: false,
+    blocked: false
+  };
+  private _input: HTMLTextAreaElement;
+  private _send: HTMLButtonElement;
+  private _stop: HTMLButtonElement;
+  private _modelRow: HTMLDivElement;
+  private _modelInfo: HTMLDivElement;
+  private _modelSelect: HTMLSelectElement;
+  private _modelHost: HTMLSpanElement;
+  private _chosenModel = '';
+}
