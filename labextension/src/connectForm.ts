@@ -7,6 +7,7 @@
 
 import { Widget } from '@lumino/widgets';
 
+import { el } from './dom';
 import { APIError, requestAPI } from './request';
 import type * as schema from './schema';
 
@@ -47,19 +48,6 @@ export async function testConnection(
 
 const FIELDS = ['base_url', 'api_key', 'model'] as const;
 type Field = (typeof FIELDS)[number];
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className: string,
-  text?: string
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.className = className;
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
-}
 
 function button(label: string, kind: string): HTMLButtonElement {
   const b = el('button', `jp-Button jp-mod-styled ${kind}`, label);
