@@ -24,6 +24,8 @@ StepStatus = Literal["ok", "error", "timeout", "kernel_restarted", "cancelled", 
 #: Where a run is; the last three are final.
 RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+#: Statuses of a run that has not ended (a run in one of these has a live task somewhere).
+ACTIVE_STATUSES: frozenset[str] = frozenset({"queued", "running"})
 
 #: An nbformat v4 output dict (stream, display_data, execute_result or error).
 Output = dict[str, Any]

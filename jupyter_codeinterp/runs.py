@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from .config import CodeInterpreter, ConfigError
 from .connection import Connection
-from .events import FINAL_STATUSES
+from .events import ACTIVE_STATUSES, FINAL_STATUSES, run_ended
 from .liverun import LiveRun
 from .redaction import scrub
 from .store import Store
@@ -105,7 +105,10 @@ class RunService:
             self._recover()
         for run in [r for r in self._live.values() if r.record is not None]:
             assert run.record is not None
-            self.store.finish_run(run.run_id, **run.record, events=run.events[run.stored_seq :])
+            self.store.finish_run(
+                run.run_id, **run.record, events=run.events[run.stored_seq :], messages=run.unstored_messages
+            )
+            run.unstored_messages = []
             self.log.info("codeinterp: the end of run %s is recorded now", run.run_id)
             run.record = None
             run.stored_seq = run.last_seq
@@ -131,10 +134,15 @@ class RunService:
         self._stopping = True
         live = list(self._live.values())
         for run in live:
-            if run.task is not None:
+            if run.interp is not None:
+                run.interp.cancel("failed", SHUTDOWN_REASON)  # the engine ends the run, saying why
+            elif run.task is not None:
                 run.task.cancel()
         if live:
             await asyncio.wait([asyncio.ensure_future(r.done.wait()) for r in live], timeout=SHUTDOWN_GRACE)
+        for run in live:
+            if not run.done.is_set() and run.task is not None:
+                run.task.cancel()
         if self._catching_up is not None:
             self._catching_up.cancel()
         try:
@@ -164,7 +172,7 @@ class RunService:
                 found[row["run_id"]] = self._summary(row)
         for r in self._live.values():
             if (
-                r.status in ("queued", "running")
+                r.status in ACTIVE_STATUSES
                 and (path is None or r.notebook_path == path)
                 and (kernel_id is None or r.kernel_id == kernel_id)
             ):
@@ -337,7 +345,6 @@ class RunService:
 
     async def _drive(self, run: LiveRun, executor: Any) -> None:
         """Run the engine, then record the outcome; whatever happens, the run ends and its log is closed."""
-        result: Any = None
         try:
             messages = self.store.thread_messages(run.thread_id)
             earlier = [r for r in self.store.runs_of_thread(run.thread_id) if r["run_id"] != run.run_id]
@@ -347,11 +354,11 @@ class RunService:
                     "(Note: this turn runs on a different kernel than the previous one, so variables, imports and "
                     "other state from earlier turns are gone; recreate what you need.)"
                 )
-            run.status = "running"  # as stored, while the kernel is asked for its folder (before run_started)
-            result = await run.interp.run(
+            run.preparing = True  # as stored, while the kernel is asked for its folder (before run_started)
+            await run.interp.run(
                 run.prompt,
                 messages=messages,
-                emit=lambda event: self._on_event(run, event),
+                record=lambda event, added: self._on_event(run, event, added),
                 run_id=run.run_id,
                 thread_id=run.thread_id,
                 # The kernel's own folder, as it says: a gateway's kernels run on other machines.
@@ -376,21 +383,20 @@ class RunService:
                 self.log.debug("closing the kernel client failed", exc_info=True)
         if not run.ended:
             self._close_log(run, "failed" if self._stopping else "cancelled", self._stop_reason())
-        if result is not None:
-            for step in self._scrub(result.steps):
-                run.steps[int(step["step"])] = dict(step)
-        steps = [run.steps[n] for n in sorted(run.steps)]
-        added = self._scrub(list(result.messages_added)) if result is not None else []
+        # Events and messages were stored as they came: this makes sure of the run's row and steps, and writes
+        # what a failing store could not take.
         record: dict[str, Any] = {
             "status": run.status,
             "reason": run.reason,
             "answer": run.answer,
             "usage": run.usage,
-            "steps": steps,
-            "messages": added,
+            "steps": run.steps(),
         }
         try:
-            self.store.finish_run(run.run_id, **record, events=run.events[run.stored_seq :])
+            self.store.finish_run(
+                run.run_id, **record, events=run.events[run.stored_seq :], messages=run.unstored_messages
+            )
+            run.unstored_messages = []
             run.stored_seq = run.last_seq
         except StoreFailure as failure:
             # Kept in memory (and served from there) until the store takes it.
@@ -413,23 +419,20 @@ class RunService:
         return SHUTDOWN_REASON if self._stopping else "Cancelled by the user."
 
     def _close_log(self, run: LiveRun, status: str, reason: str) -> None:
-        """End a run's event log ourselves when the engine could not, so followers are never left waiting."""
+        """End a run's event log when the engine could not (it crashed, or never started), so followers are never
+        left waiting. Otherwise the engine ends its runs: ``interp.cancel(status, reason)`` says how."""
         if run.ended:
             return
-        self._on_event(
-            run,
-            {
-                "seq": run.last_seq + 1,
-                "run_id": run.run_id,
-                "type": "run_ended",
-                "time": time.time(),
-                "status": status,
-                "reason": reason,
-                "answer": "",
-                "usage": dict(run.usage),
-                "steps": len(run.steps),
-            },
+        end = run_ended(
+            run.run_id,
+            run.last_seq + 1,
+            status=status,
+            reason=reason,
+            answer="",
+            usage=run.state.usage,
+            steps=len(run.state.steps),
         )
+        self._on_event(run, end)
 
     def _scrub(self, value: T) -> T:
         """``value`` with the API key replaced: the engine scrubs what it emits; prompts and stored messages too."""
@@ -437,35 +440,40 @@ class RunService:
             value = scrub(value, secret)
         return value
 
-    def _on_event(self, run: LiveRun, event: dict[str, Any]) -> None:
-        """The engine's sink: store the event, apply it to the live view, wake followers. Never raises."""
+    def _on_event(self, run: LiveRun, event: dict[str, Any], messages: list[dict[str, Any]] | None = None) -> None:
+        """The engine's record sink: store the event with the messages appended since the last one (one
+        transaction), apply it to the live view, wake followers. Never raises."""
         if run.ended:
             return  # nothing follows run_ended
         event = self._scrub(event)
-        if event.get("type") == "run_ended" and self._stopping and event.get("status") == "cancelled":
-            # Stopped by a shutdown, not by a user: say so, as a restart would.
-            event = {**event, "status": "failed", "reason": SHUTDOWN_REASON}
+        messages = self._scrub(messages or [])
         if event.get("seq") != run.last_seq + 1:
             self.log.error("codeinterp: run %s event out of order: %s", run.run_id, event.get("seq"))
             event = {**event, "seq": run.last_seq + 1}
         if run.store_failure is None:
             try:
-                self.store.append_event(event)  # with the step, when it completes one
+                self.store.append_event(event, messages)  # with the step, when it completes one
             except StoreFailure as failure:
                 run.store_failure = failure
+                run.unstored_messages.extend(messages)
                 self.log.error("codeinterp: run %s can no longer be recorded: %s", run.run_id, failure.message)
             except Exception:
                 self.log.exception("codeinterp: could not store event %s of run %s", event.get("seq"), run.run_id)
                 run.stored_seq = event["seq"]  # lost, not retried
             else:
                 run.stored_seq = event["seq"]
+        else:
+            run.unstored_messages.extend(messages)
         run.add(event)
-        if run.store_failure is not None and not run.ended:
+        if run.store_failure is not None and not run.ended and not run.stopping:
             # Stop the run, saying why (its followers see the end); what it did so far is written with its end
             # once the store can be written again.
-            self._close_log(run, "failed", f"{STORE_FAILED_REASON} {run.store_failure.message}")
+            run.stopping = True
+            reason = f"{STORE_FAILED_REASON} {run.store_failure.message}"
             if run.interp is not None:
-                run.interp.cancel()
+                run.interp.cancel("failed", reason)
+            else:
+                self._close_log(run, "failed", reason)
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         live = self._live.get(run_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .events import FINAL_STATUSES, Usage, zero_usage
+from .events import ACTIVE_STATUSES, FINAL_STATUSES, Usage, zero_usage
 from .outputs import OutputList, settle
 
 __all__ = [
@@ -24,8 +24,6 @@ __all__ = [
     "settle",
 ]
 
-#: Statuses of a run that has not ended (a run in one of these has a live task somewhere).
-ACTIVE_STATUSES: frozenset[str] = frozenset({"queued", "running"})
 #: Step statuses whose code ran (or began to), so its cell belongs in the notebook; ``skipped`` steps never ran.
 RECORDED_STEP_STATUSES: frozenset[str] = frozenset({"ok", "error", "timeout", "kernel_restarted", "cancelled"})
 

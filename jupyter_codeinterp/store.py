@@ -20,72 +20,20 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from .events import run_ended
+from .history import repaired, unanswered_tail
+from .runstate import ACTIVE_STATUSES
 from .store_errors import StoreError, StoreFailure, classify
+from .store_schema import SCHEMA_VERSION, migrate
 
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS threads (
-    thread_id TEXT PRIMARY KEY,
-    notebook_path TEXT NOT NULL DEFAULT '',
-    title TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL,
-    updated REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS threads_by_notebook ON threads (notebook_path, updated);
-CREATE TABLE IF NOT EXISTS messages (
-    thread_id TEXT NOT NULL REFERENCES threads (thread_id),
-    idx INTEGER NOT NULL,
-    run_id TEXT,
-    message TEXT NOT NULL,
-    PRIMARY KEY (thread_id, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    thread_id TEXT NOT NULL REFERENCES threads (thread_id),
-    kernel_id TEXT NOT NULL,
-    notebook_path TEXT NOT NULL DEFAULT '',
-    prompt TEXT NOT NULL,
-    model TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '',
-    answer TEXT NOT NULL DEFAULT '',
-    usage TEXT NOT NULL DEFAULT '{}',
-    created REAL NOT NULL,
-    ended REAL,
-    last_seq INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS runs_by_thread ON runs (thread_id, created);
-CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
-CREATE INDEX IF NOT EXISTS runs_by_notebook ON runs (notebook_path, created);
-CREATE TABLE IF NOT EXISTS steps (
-    run_id TEXT NOT NULL REFERENCES runs (run_id),
-    step INTEGER NOT NULL,
-    code TEXT NOT NULL DEFAULT '',
-    outputs TEXT NOT NULL DEFAULT '[]',
-    status TEXT NOT NULL,
-    execution_count INTEGER,
-    elapsed REAL,
-    message TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (run_id, step)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS events (
-    run_id TEXT NOT NULL REFERENCES runs (run_id),
-    seq INTEGER NOT NULL,
-    event TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
-"""
+__all__ = ["SCHEMA_VERSION", "Store", "StoreError", "StoreFailure"]
 
 _RUN_COLUMNS = (
     "run_id, thread_id, kernel_id, notebook_path, prompt, model, status, reason, answer, usage, "
     "created, ended, last_seq"
 )
-_ACTIVE = ("queued", "running")
+#: Runs in these statuses were going on when their server stopped (``runstate.ACTIVE_STATUSES``).
+_ACTIVE = tuple(sorted(ACTIVE_STATUSES))
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -135,17 +83,7 @@ class Store:
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA busy_timeout=5000")
             with self._tx(db):
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-                if row is None:
-                    db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                elif int(row["value"]) > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"{self.path} was written by a newer jupyter-codeinterp (schema {row['value']}); "
-                        "upgrade, or point CodeInterpreterApp.db_path elsewhere."
-                    )
+                migrate(db, self.path)
         except BaseException:
             db.close()
             raise
@@ -255,9 +193,23 @@ class Store:
         return [dict(r) for r in rows]
 
     def thread_messages(self, thread_id: str) -> list[dict[str, Any]]:
+        """The thread's conversation as the model sees it next: every message recorded, in order, with the tool
+        calls that a crash left unanswered answered (see ``history.repaired``)."""
         with self._read() as db:
             rows = db.execute("SELECT message FROM messages WHERE thread_id = ? ORDER BY idx", (thread_id,)).fetchall()
-        return [json.loads(r["message"]) for r in rows]
+        return repaired([json.loads(r["message"]) for r in rows])
+
+    @staticmethod
+    def _add_messages(db: sqlite3.Connection, run_id: str, messages: Sequence[dict[str, Any]], seq: int | None) -> None:
+        """Append messages to the run's thread; ``seq`` is the event they were recorded with."""
+        (thread_id,) = db.execute("SELECT thread_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        (start,) = db.execute(
+            "SELECT COALESCE(MAX(idx) + 1, 0) FROM messages WHERE thread_id = ?", (thread_id,)
+        ).fetchone()
+        db.executemany(
+            "INSERT INTO messages (thread_id, idx, run_id, message, seq) VALUES (?, ?, ?, ?, ?)",
+            [(thread_id, start + i, run_id, _dumps(m), seq) for i, m in enumerate(messages)],
+        )
 
     # -- runs ------------------------------------------------------------------------------------------
 
@@ -318,8 +270,8 @@ class Store:
         messages: Sequence[dict[str, Any]],
         events: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Record a run's outcome, its steps, the chat messages it added to its thread and any of its events not
-        stored yet (a run the store failed mid-way), all or nothing."""
+        """Record a run's outcome and its steps, with any of its events and chat messages not stored yet (a run the
+        store failed mid-way), all or nothing. (Events and messages are otherwise stored as they come.)"""
         now = time.time()
         with self._write() as db:
             row = db.execute("SELECT thread_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -334,13 +286,8 @@ class Store:
             )
             for step in steps:
                 self._put_step(db, run_id, step)
-            (start,) = db.execute(
-                "SELECT COALESCE(MAX(idx) + 1, 0) FROM messages WHERE thread_id = ?", (thread_id,)
-            ).fetchone()
-            db.executemany(
-                "INSERT INTO messages (thread_id, idx, run_id, message) VALUES (?, ?, ?, ?)",
-                [(thread_id, start + i, run_id, _dumps(m)) for i, m in enumerate(messages)],
-            )
+            if messages:
+                self._add_messages(db, run_id, messages, None)
             db.execute("UPDATE threads SET updated = ? WHERE thread_id = ?", (now, thread_id))
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
@@ -396,9 +343,13 @@ class Store:
 
     # -- events ----------------------------------------------------------------------------------------
 
-    def append_event(self, event: dict[str, Any]) -> None:
+    def append_event(self, event: dict[str, Any], messages: Sequence[dict[str, Any]] = ()) -> None:
+        """Record one event, with the chat messages the run appended since its previous event, in one transaction:
+        a step's result message and its ``completed`` event, the answer and ``run_ended``, are stored together."""
         with self._write() as db:
             self._append_event(db, event)
+            if messages:
+                self._add_messages(db, event["run_id"], messages, int(event["seq"]))
 
     @staticmethod
     def _append_event(db: sqlite3.Connection, event: dict[str, Any]) -> None:
@@ -412,6 +363,18 @@ class Store:
             db.execute("UPDATE runs SET usage = ? WHERE run_id = ?", (_dumps(event["usage"]), run_id))
         elif kind == "step" and event.get("stage") == "completed":
             Store._put_step(db, run_id, event)
+        elif kind == "run_ended":
+            db.execute(
+                "UPDATE runs SET status = ?, reason = ?, answer = ?, usage = ?, ended = ? WHERE run_id = ?",
+                (
+                    event["status"],
+                    _text(event["reason"]),
+                    _text(event["answer"]),
+                    _dumps(event["usage"]),
+                    event.get("time"),
+                    run_id,
+                ),
+            )
 
     def events(self, run_id: str, after: int = 0) -> list[dict[str, Any]]:
         with self._read() as db:
@@ -437,26 +400,30 @@ class Store:
             for row in rows:
                 (steps,) = db.execute("SELECT COUNT(*) FROM steps WHERE run_id = ?", (row["run_id"],)).fetchone()
                 seq = row["last_seq"] + 1
-                event = {
-                    "seq": seq,
-                    "run_id": row["run_id"],
-                    "type": "run_ended",
-                    "time": now,
-                    "status": "failed",
-                    "reason": reason,
-                    "answer": row["answer"],
-                    "usage": {
-                        "prompt_tokens": 0,
-                        "completion_tokens": 0,
-                        "total_tokens": 0,
-                        **json.loads(row["usage"]),
-                    },
-                    "steps": steps,
-                }
+                # The engine that would have ended this run is gone with its process: the store says how it ended.
+                event = run_ended(
+                    row["run_id"],
+                    seq,
+                    status="failed",
+                    reason=reason,
+                    answer=row["answer"],
+                    usage=json.loads(row["usage"]),
+                    steps=steps,
+                    at=now,
+                )
                 db.execute(
                     "INSERT INTO events (run_id, seq, event) VALUES (?, ?, ?)",
                     (row["run_id"], seq, _dumps(event)),
                 )
+                # A step the crash cut short has no recorded result: say so in the thread, so its history stays
+                # valid for the next run.
+                thread = db.execute("SELECT thread_id FROM runs WHERE run_id = ?", (row["run_id"],)).fetchone()
+                recorded = db.execute(
+                    "SELECT message FROM messages WHERE thread_id = ? ORDER BY idx", (thread["thread_id"],)
+                ).fetchall()
+                missing = unanswered_tail([json.loads(r["message"]) for r in recorded])
+                if missing:
+                    self._add_messages(db, row["run_id"], missing, seq)
                 db.execute(
                     "UPDATE runs SET status = 'failed', reason = ?, ended = ?, last_seq = ? WHERE run_id = ?",
                     (reason, now, seq, row["run_id"]),

@@ -220,3 +220,34 @@ def test_runs_threads_and_events_survive_a_crash_and_a_shutdown(
     contents = [m.get("content") for m in llm.requests[-1]["messages"]]
     assert "set x to 41" in contents and "Set x." in contents
     assert TEST_KEY not in "".join(s.read_log() for s in servers)
+
+
+def test_a_crash_mid_run_leaves_a_thread_whose_next_run_sees_every_finished_step(
+    tmp_path: Path, llm: ScriptedLLM, servers: list[ServerProcess]
+) -> None:
+    """Messages are stored as they are appended, with the events that announce them: a server killed in the middle
+    of a run's second step has already recorded the first step's result, and the next run is told both."""
+    home = tmp_path / "server"
+    llm.script(code("print('first step done')"), code(LONG_SLEEP))
+    first = ServerProcess(home, llm)
+    servers.append(first)
+    kernel = first.ok("POST", "/api/kernels", {"name": "python3"})["id"]
+    started = first.start_run(kernel, "do two things", notebook_path="b.ipynb")
+    first.wait_run(started["run_id"], lambda r: len(r["steps"]) == 2 and r["steps"][1]["outputs"])
+    first.proc.send_signal(signal.SIGKILL)
+    first.kill()
+
+    second = ServerProcess(home, llm)
+    servers.append(second)
+    assert second.ok("GET", f"/codeinterp/runs/{started['run_id']}")["status"] == "failed"
+    kernel = second.ok("POST", "/api/kernels", {"name": "python3"})["id"]
+    llm.script(answer("Picking up."))
+    follow_up = second.start_run(kernel, "what happened?", thread_id=started["thread_id"])
+    second.wait_run(follow_up["run_id"], lambda r: r["status"] == "completed")
+
+    sent = llm.requests[-1]["messages"]
+    results = [m["content"] for m in sent if m["role"] == "tool"]
+    assert results[0] == "first step done", "the finished step's result survived the crash"
+    assert results[1].startswith("Not run to the end"), "the step the crash cut short is answered, not left open"
+    asked = [m["content"] for m in sent if m["role"] == "user"]
+    assert asked[-2] == "do two things" and asked[-1].endswith("what happened?")
