@@ -11,17 +11,23 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
+from .approval import PendingApproval
 from .config import CodeInterpreter, ConfigError
 from .connection import Connection
-from .events import ACTIVE_STATUSES, FINAL_STATUSES, run_ended
+from .events import run_ended
+from .hooks import RunHooks
 from .liverun import LiveRun
 from .redaction import scrub
+from .run_approvals import RunApprovals
+from .run_reads import RunReads
+from .run_recovery import RESTART_REASON, StoreCatchUp
 from .store import Store
 from .store_errors import StoreFailure
-from .validation import Conflict, NotFound, StartRequest, Unavailable, normalize_notebook_path
+from .validation import Conflict, NotFound, StartRequest, Unavailable
+
+__all__ = ["RESTART_REASON", "SHUTDOWN_REASON", "STORE_FAILED_REASON", "RunService"]
 
 T = TypeVar("T")
 
@@ -30,10 +36,7 @@ CANCEL_GRACE = 0.8
 #: How long server shutdown waits for runs to record their end.
 SHUTDOWN_GRACE = 5.0
 SHUTDOWN_REASON = "The server shut down while this run was in progress."
-RESTART_REASON = "The server restarted while this run was in progress."
 STORE_FAILED_REASON = "The run could no longer be recorded, so it was stopped:"
-#: Seconds between attempts to record what a failing store could not take (the ends of runs, the recovery).
-CATCH_UP_INTERVAL = 2.0
 
 
 def new_id(prefix: str) -> str:
@@ -43,8 +46,8 @@ def new_id(prefix: str) -> str:
 # -- the service --------------------------------------------------------------------------------------
 
 
-class RunService:
-    """Starts runs on the server's kernels, stores and fans out their events, cancels them, keeps threads."""
+class RunService(RunReads, StoreCatchUp, RunApprovals):
+    """Starts runs on the server's kernels, stores and fans out their events, cancels them; reads are ``RunReads``."""
 
     def __init__(
         self,
@@ -80,55 +83,6 @@ class RunService:
 
     # -- startup and shutdown --------------------------------------------------------------------------
 
-    def recover(self) -> list[str]:
-        """Runs a previous server process left in flight cannot go on: record them as failed.
-
-        If the store cannot be written now, this is done before the next run starts (which waits for it).
-        """
-        try:
-            return self._recover()
-        except StoreFailure as failure:
-            self.log.warning("codeinterp: interrupted runs are not recovered yet: %s", failure.message)
-            return []
-
-    def _recover(self) -> list[str]:
-        failed = self.store.fail_interrupted_runs(RESTART_REASON, keep=self._live)
-        self._recovered = True
-        if failed:
-            self.log.warning("codeinterp: marked %d interrupted run(s) as failed: %s", len(failed), failed)
-        return failed
-
-    def _catch_up(self) -> None:
-        """Write what the store could not take before, oldest first: the recovery, then the ends of runs the store
-        failed (with their events not stored yet). Raises ``StoreFailure`` while it still cannot."""
-        if not self._recovered:
-            self._recover()
-        for run in [r for r in self._live.values() if r.record is not None]:
-            assert run.record is not None
-            self.store.finish_run(
-                run.run_id, **run.record, events=run.events[run.stored_seq :], messages=run.unstored_messages
-            )
-            run.unstored_messages = []
-            self.log.info("codeinterp: the end of run %s is recorded now", run.run_id)
-            run.record = None
-            run.stored_seq = run.last_seq
-            self._live.pop(run.run_id, None)
-
-    def _behind(self) -> bool:
-        return not self._recovered or any(r.record is not None for r in self._live.values())
-
-    def _keep_catching_up(self) -> None:
-        if self._catching_up is None or self._catching_up.done():
-            self._catching_up = asyncio.ensure_future(self._catch_up_loop())
-
-    async def _catch_up_loop(self) -> None:
-        while self._behind() and not self._stopping:
-            await asyncio.sleep(CATCH_UP_INTERVAL)
-            try:
-                self._catch_up()
-            except StoreFailure:
-                continue
-
     async def shutdown(self) -> None:
         """Stop every run (recording why), then close the model client and the store."""
         self._stopping = True
@@ -157,34 +111,6 @@ class RunService:
             except Exception:
                 self.log.debug("closing the model client failed", exc_info=True)
         self.store.close()
-
-    def recent_runs(
-        self, notebook_path: str | None = None, kernel_id: str | None = None, since: float | None = None
-    ) -> dict[str, Any]:
-        """The runs in progress, and with ``since`` also those created since then (ended or not), as summaries,
-        oldest first, with the server's ``now`` to pass back as the next ``since``: a client that polls this way
-        sees every run it did not start, however short."""
-        now = time.time()
-        path = normalize_notebook_path(notebook_path) if notebook_path is not None else None
-        found: dict[str, dict[str, Any]] = {}
-        if since is not None:
-            for row in self.store.runs_created_since(since, path, kernel_id):
-                found[row["run_id"]] = self._summary(row)
-        for r in self._live.values():
-            if (
-                r.status in ACTIVE_STATUSES
-                and (path is None or r.notebook_path == path)
-                and (kernel_id is None or r.kernel_id == kernel_id)
-            ):
-                found[r.run_id] = self._summary(r.as_dict())
-        return {"runs": sorted(found.values(), key=lambda r: r["created"]), "now": now}
-
-    def active_runs(self) -> list[dict[str, str]]:
-        return [
-            {"run_id": r.run_id, "kernel_id": r.kernel_id, "status": r.status}
-            for r in self._live.values()
-            if not r.ended
-        ]
 
     # -- configuration ---------------------------------------------------------------------------------
 
@@ -280,7 +206,9 @@ class RunService:
             )
         notebook_path = req.notebook_path or (thread["notebook_path"] if thread else "")
         # Before anything is recorded: if this fails, nothing is left claiming the kernel.
-        interp, executor = self._make_interpreter(req.kernel_id, config)
+        approval = req.approval or config.approval
+        approvals = PendingApproval() if approval == "ask" else None
+        interp, executor = self._make_interpreter(req.kernel_id, config, approvals)
         new_title = " ".join(req.prompt.split())[:80] if thread is None else None
         thread_id = new_id("t") if thread is None else thread["thread_id"]
 
@@ -293,6 +221,8 @@ class RunService:
             model=config.model,
             created=time.time(),
             interp=interp,
+            approval=approval,
+            approvals=approvals,
         )
         self.store.create_run(
             run.run_id,
@@ -330,7 +260,9 @@ class RunService:
         values = {name: getattr(self.config, name) for name in self.config.trait_names(config=True)}
         return CodeInterpreter(**{**values, "model": model})
 
-    def _make_interpreter(self, kernel_id: str, config: CodeInterpreter) -> tuple[Any, Any]:
+    def _make_interpreter(
+        self, kernel_id: str, config: CodeInterpreter, hooks: RunHooks | None = None
+    ) -> tuple[Any, Any]:
         from .executor import KernelExecutor
         from .gateway import authenticated
         from .loop import Interpreter
@@ -341,7 +273,7 @@ class RunService:
             await km.restart_kernel(kernel_id)
 
         executor = KernelExecutor(authenticated(km.get_kernel(kernel_id)), restart=restart)
-        return Interpreter(config, executor, client=self._get_client()), executor
+        return Interpreter(config, executor, client=self._get_client(), hooks=hooks), executor
 
     async def _drive(self, run: LiveRun, executor: Any) -> None:
         """Run the engine, then record the outcome; whatever happens, the run ends and its log is closed."""
@@ -475,15 +407,6 @@ class RunService:
             else:
                 self._close_log(run, "failed", reason)
 
-    def get_run(self, run_id: str) -> dict[str, Any]:
-        live = self._live.get(run_id)
-        if live is not None:
-            return live.as_dict()
-        run = self.store.get_run(run_id)
-        if run is None:
-            raise NotFound(f"No run with id {run_id!r}.")
-        return run
-
     async def cancel(self, run_id: str) -> dict[str, Any]:
         """Stop a run: abort the model stream and interrupt the kernel. Returns the run once it has ended.
 
@@ -502,63 +425,3 @@ class RunService:
                 run.task.cancel()
             await asyncio.wait_for(asyncio.shield(run.done.wait()), SHUTDOWN_GRACE)
         return self.get_run(run_id)
-
-    def check_run(self, run_id: str) -> None:
-        if run_id not in self._live and self.store.get_run(run_id) is None:
-            raise NotFound(f"No run with id {run_id!r}.")
-
-    async def follow(self, run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
-        """Every event with ``seq > after``, then live ones until the run ends: no gap, no duplicate.
-
-        A live run's whole log is in memory, so replay and live delivery read the same list through one
-        cursor; an ended run's log is read from the store. Each follower advances at its own pace and the run
-        never waits for it.
-        """
-        run = self._live.get(run_id)
-        if run is None:
-            stored = self.store.get_run(run_id)
-            if stored is None:
-                raise NotFound(f"No run with id {run_id!r}.")
-            if stored["status"] in FINAL_STATUSES:
-                for event in self.store.events(run_id, after):
-                    yield event
-                return
-            run = self._live.get(run_id)  # started meanwhile? (cannot happen without an await; be safe)
-            if run is None:
-                return
-        cursor = after
-        while True:
-            if cursor < run.last_seq:
-                batch = run.events[cursor:]
-                for event in batch:
-                    yield event
-                cursor += len(batch)
-                continue
-            if run.ended:
-                return
-            await run.wait_beyond(cursor)
-
-    # -- threads ---------------------------------------------------------------------------------------
-
-    def list_threads(self, notebook_path: str | None) -> list[dict[str, Any]]:
-        path = normalize_notebook_path(notebook_path) if notebook_path is not None else None
-        threads = self.store.list_threads(path)
-        for thread in threads:
-            thread["runs"] = [self._summary(r) for r in self.store.runs_of_thread(thread["thread_id"])]
-        return threads
-
-    def get_thread(self, thread_id: str) -> dict[str, Any]:
-        thread = self.store.get_thread(thread_id)
-        if thread is None:
-            raise NotFound(f"No thread with id {thread_id!r}.")
-        runs = self.store.runs_of_thread(thread_id, with_steps=True)
-        thread["runs"] = [self.get_run(r["run_id"]) if r["run_id"] in self._live else r for r in runs]
-        thread["messages"] = self.store.thread_messages(thread_id)
-        return thread
-
-    def _summary(self, run: dict[str, Any]) -> dict[str, Any]:
-        """A run as ``get_run`` gives it, without its steps (a listing stays small)."""
-        live = self._live.get(run["run_id"])
-        if live is not None:
-            run = live.as_dict()
-        return {k: v for k, v in run.items() if k != "steps"}
