@@ -1,19 +1,16 @@
-"""Cancel: aborts the model stream and interrupts the kernel; the run ends ``cancelled`` within 1 s."""
+"""Cancel: aborts the model stream and interrupts the kernel; the answer to the cancel is the ended run."""
 
 from __future__ import annotations
-
-import time
 
 from tests.scripted_llm import ScriptedLLM, answer, code, hang
 from tests.server_support import *  # noqa: F403
 from tests.server_support import Api, read_events, read_until
 
 
-async def _cancel(api: Api, run_id: str) -> tuple[dict, float]:
-    started = time.monotonic()
+async def _cancel(api: Api, run_id: str) -> dict:
     status, run = await api.post("codeinterp", "runs", run_id, "cancel")
     assert status == 200, run
-    return run, time.monotonic() - started
+    return run
 
 
 async def test_cancel_while_the_model_is_streaming(api: Api, llm: ScriptedLLM, kernel_id: str) -> None:
@@ -22,10 +19,9 @@ async def test_cancel_while_the_model_is_streaming(api: Api, llm: ScriptedLLM, k
     ws = await api.events(run_id)
     await read_until(ws, lambda e: e["type"] == "text_delta")
 
-    run, elapsed = await _cancel(api, run_id)
+    run = await _cancel(api, run_id)
 
-    assert elapsed < 1.0
-    assert run["status"] == "cancelled" and run["reason"]
+    assert run["status"] == "cancelled" and run["reason"] == "Cancelled by the user."
     rest = await read_events(ws)
     assert rest[-1]["type"] == "run_ended" and rest[-1]["status"] == "cancelled"
     # The kernel is free again at once.
@@ -35,19 +31,22 @@ async def test_cancel_while_the_model_is_streaming(api: Api, llm: ScriptedLLM, k
 
 
 async def test_cancel_during_a_long_execution_interrupts_the_kernel(api: Api, llm: ScriptedLLM, kernel_id: str) -> None:
-    llm.script(code("import time\nkept = 7\nprint('sleeping', flush=True)\ntime.sleep(60)"))
+    llm.script(code("import time\nkept = 7\nprint('sleeping', flush=True)\ntime.sleep(60)\nwoke = True"))
     started = await api.start(kernel_id, "sleep a minute", notebook_path="long.ipynb")
     ws = await api.events(started["run_id"])
     await read_until(ws, lambda e: e.get("stage") == "in_progress" and "output" in e)
 
-    run, elapsed = await _cancel(api, started["run_id"])
+    run = await _cancel(api, started["run_id"])
 
-    assert elapsed < 1.0
     assert run["status"] == "cancelled"
     [step] = run["steps"]
     assert step["status"] == "cancelled"
     assert step["outputs"][0]["text"] == "sleeping\n"
     assert (await read_events(ws))[-1]["status"] == "cancelled"
+    # The sleep was interrupted, not waited out: the next run finds the kernel free, the line after it never ran.
+    llm.script(code("print('woke' in globals(), kept)"), answer("ok"))
+    again = await api.wait((await api.start(kernel_id, "did it wake?"))["run_id"])
+    assert again["steps"][0]["outputs"][0]["text"] == "False 7\n"
 
     # The sleep was interrupted, not waited out: a follow-up in the same thread runs now, on the same kernel,
     # with the variables set before the interrupt, and the model gets a well-formed history.
@@ -69,6 +68,6 @@ async def test_cancelling_an_ended_run_changes_nothing(api: Api, llm: ScriptedLL
     run_id = (await api.start(kernel_id, "quick"))["run_id"]
     before = await api.wait(run_id)
 
-    run, _ = await _cancel(api, run_id)
+    run = await _cancel(api, run_id)
 
     assert run == before
