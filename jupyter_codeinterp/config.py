@@ -54,6 +54,12 @@ class CodeInterpreter(Configurable):
         3, help="Retries (with backoff, honouring Retry-After) on 429, 5xx, connection errors and timeouts."
     ).tag(config=True)
     request_timeout = Float(120.0, help="Seconds one model request may take.").tag(config=True)
+    approval = Enum(
+        ["auto", "ask"],
+        default_value="auto",
+        help="auto: run the model's code as it comes. ask: pause before each execution until the user runs, edits, "
+        "skips or stops it (the default of new runs; the sidebar, the API, --ask and the magic choose per run).",
+    ).tag(config=True)
     temperature = Float(None, allow_none=True, help="Sampling temperature; unset uses the endpoint's default.").tag(
         config=True
     )
@@ -126,6 +132,7 @@ class CodeInterpreter(Configurable):
             "max_output_chars": self.max_output_chars,
             "tool_mode": self.tool_mode,
             "vision": self.vision,
+            "approval": self.approval,
         }
 
 

@@ -21,11 +21,13 @@ STAGES: tuple[Stage, ...] = ("started", "code_delta", "in_progress", "interpreti
 
 #: How one executed step ended.
 StepStatus = Literal["ok", "error", "timeout", "kernel_restarted", "cancelled", "skipped"]
-#: Where a run is; the last three are final.
-RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+#: Where a run is; the last three are final. ``waiting_for_approval``: paused before a step, for the user's decision.
+RunStatus = Literal["queued", "running", "waiting_for_approval", "completed", "failed", "cancelled"]
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 #: Statuses of a run that has not ended (a run in one of these has a live task somewhere).
-ACTIVE_STATUSES: frozenset[str] = frozenset({"queued", "running"})
+ACTIVE_STATUSES: frozenset[str] = frozenset({"queued", "running", "waiting_for_approval"})
+#: What the user may decide for a step the run paused before (approval mode ``ask``).
+ApprovalAction = Literal["run", "edit", "skip", "stop"]
 
 #: An nbformat v4 output dict (stream, display_data, execute_result or error).
 Output = dict[str, Any]
@@ -101,6 +103,27 @@ class NoticeEvent(_Base):
     retract_text: NotRequired[str]
 
 
+class ApprovalRequestedEvent(_Base):
+    """Approval mode ``ask``: the run pauses before step ``step`` until the user decides; ``code`` is exactly what
+    would run. The run's status is ``waiting_for_approval`` until ``approval_decided`` (or ``run_ended``)."""
+
+    type: Literal["approval_requested"]
+    step: int
+    code: str
+
+
+class ApprovalDecidedEvent(_Base):
+    """The user's decision for the paused step: ``run`` it, ``edit`` (``code`` is what runs instead), ``skip`` it
+    (``reason``, told to the model) or ``stop`` the run. ``by``: who decided, when known."""
+
+    type: Literal["approval_decided"]
+    step: int
+    decision: ApprovalAction
+    code: NotRequired[str]
+    reason: NotRequired[str]
+    by: NotRequired[str]
+
+
 class RunEndedEvent(_Base):
     type: Literal["run_ended"]
     status: Literal["completed", "failed", "cancelled"]
@@ -110,7 +133,17 @@ class RunEndedEvent(_Base):
     steps: int
 
 
-Event = RunStartedEvent | TextDeltaEvent | StepEvent | UsageEvent | KernelRestartedEvent | NoticeEvent | RunEndedEvent
+Event = (
+    RunStartedEvent
+    | TextDeltaEvent
+    | StepEvent
+    | UsageEvent
+    | KernelRestartedEvent
+    | NoticeEvent
+    | ApprovalRequestedEvent
+    | ApprovalDecidedEvent
+    | RunEndedEvent
+)
 
 EventSink = Callable[[dict[str, Any]], Awaitable[None] | None]
 

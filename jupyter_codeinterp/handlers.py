@@ -25,6 +25,7 @@ from .validation import (
     ServiceError,
     max_body_bytes,
     parse_after,
+    parse_approval_request,
     parse_json_body,
     parse_since,
     parse_start_request,
@@ -146,6 +147,19 @@ class CancelHandler(BaseHandler):
         self.reply(await self.service.cancel(run_id))
 
 
+class ApprovalHandler(BaseHandler):
+    """A decision for the step a run is paused before (approval mode ``ask``): 409 when it is not pending."""
+
+    @web.authenticated
+    @authorized
+    @service_errors
+    async def post(self, run_id: str) -> None:
+        req = parse_approval_request(self.json_body(), self.service.max_prompt_chars)
+        user = self.current_user
+        by = str(getattr(user, "display_name", "") or getattr(user, "username", "") or "")
+        self.reply(await self.service.decide(run_id, req, by=by))
+
+
 class ThreadsHandler(BaseHandler):
     @web.authenticated
     @authorized
@@ -249,6 +263,7 @@ def routes() -> list[tuple[str, type[web.RequestHandler]]]:
         (r"/codeinterp/runs/?", RunsHandler),
         (rf"/codeinterp/runs/{_RUN}/?", RunHandler),
         (rf"/codeinterp/runs/{_RUN}/cancel/?", CancelHandler),
+        (rf"/codeinterp/runs/{_RUN}/approval/?", ApprovalHandler),
         (rf"/codeinterp/runs/{_RUN}/events/?", EventsSocket),
         (r"/codeinterp/threads/?", ThreadsHandler),
         (rf"/codeinterp/threads/{_THREAD}/?", ThreadHandler),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from .events import Emitter
     from .executor import ExecResult
     from .loopstate import LoopState
 
@@ -31,6 +32,9 @@ RUN = Decision()
 
 class RunHooks:
     """No-op hooks; subclass and override what a feature needs. Each may be async and may raise ``Stop``."""
+
+    def attach(self, emitter: Emitter) -> None:
+        """Called once per run, before its first event: hooks that report (approval) emit through ``emitter``."""
 
     async def before_model_call(self, state: LoopState) -> None:
         """Called before each request to the model (e.g. a budget check)."""

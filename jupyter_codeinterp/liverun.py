@@ -40,6 +40,9 @@ class LiveRun:
     #: The run was told to stop (its engine ends it, saying why).
     stopping: bool = False
     interp: Any = None
+    #: ``ask``: the run pauses before each execution; its ``approval.PendingApproval`` hook waits for decisions.
+    approval: str = "auto"
+    approvals: Any = None
     task: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
@@ -100,4 +103,6 @@ class LiveRun:
             "created": self.created,
             "ended": self.state.ended,
             "last_seq": self.last_seq,
+            "approval": self.approval,
+            "pending_approval": self.state.pending_approval,
         }

@@ -107,6 +107,7 @@ class Interpreter:
         if state is None:
             state = LoopState(messages if messages is not None else [])
         emitter = Emitter(run_id or new_id("run"), self._sink(emit, record, state), start_seq)
+        self.hooks.attach(emitter)
         # This run's messages and steps are those appended from here on.
         self._first_added, self._first_step = len(state.added), len(state.steps)
         await emitter.emit("run_started", thread_id=thread_id, prompt=prompt, model=self.config.model)

@@ -8,6 +8,16 @@ from typing_extensions import NotRequired, TypedDict
 
 from .events import Output, RunStatus, Usage
 
+#: A run's approval mode: ``ask`` pauses before each execution for the user's decision.
+ApprovalMode = Literal["auto", "ask"]
+
+
+class PendingApproval(TypedDict):
+    """The step a run in ``waiting_for_approval`` is paused before, with exactly the code that would run."""
+
+    step: int
+    code: str
+
 
 class StepRecord(TypedDict):
     """One step of a run, as ``GET /codeinterp/runs/{id}`` gives it."""
@@ -40,6 +50,10 @@ class RunRecord(TypedDict):
     created: float
     ended: float | None
     last_seq: int
+    #: Live runs only: ``ask`` or ``auto``.
+    approval: NotRequired[ApprovalMode]
+    #: Live runs only: the step awaiting the user's decision, or null.
+    pending_approval: NotRequired[PendingApproval | None]
 
 
 class ThreadRecord(TypedDict):
@@ -68,6 +82,8 @@ class ServerConfig(TypedDict):
     vision: bool
     max_prompt_chars: int
     list_models: bool
+    #: The default approval mode of new runs (``CodeInterpreter.approval``); each run may ask for another.
+    approval: ApprovalMode
     problem: str | None
 
 

@@ -91,6 +91,8 @@ class RunState:
     ended: float | None = None
     items: list[Item] = field(default_factory=list)
     steps: dict[int, StepState] = field(default_factory=dict)
+    #: While ``waiting_for_approval``: the paused step and exactly the code that would run.
+    pending_approval: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, events: list[dict[str, Any]]) -> RunState:
@@ -133,7 +135,17 @@ class RunState:
             if event.get("retract_text"):
                 self._retract_text(event["retract_text"])
             self.items.append(Item("notice", text=event.get("message", ""), level=event.get("level", "info")))
+        elif kind == "approval_requested":
+            self.status = "waiting_for_approval"
+            self.pending_approval = {"step": int(event["step"]), "code": event.get("code", "")}
+            if int(event["step"]) in self.steps:
+                self.steps[int(event["step"])].code = event.get("code", "")
+        elif kind == "approval_decided":
+            self.pending_approval = None
+            if self.status == "waiting_for_approval":
+                self.status = "running"
         elif kind == "run_ended":
+            self.pending_approval = None
             self.status = event["status"]
             self.reason = event.get("reason", "")
             self.answer = event.get("answer", "")

@@ -29,7 +29,10 @@ NAMED: dict[str, Any] = {
     "UsageEvent": events.UsageEvent,
     "KernelRestartedEvent": events.KernelRestartedEvent,
     "NoticeEvent": events.NoticeEvent,
+    "ApprovalRequestedEvent": events.ApprovalRequestedEvent,
+    "ApprovalDecidedEvent": events.ApprovalDecidedEvent,
     "RunEndedEvent": events.RunEndedEvent,
+    "PendingApproval": records.PendingApproval,
     "StepRecord": records.StepRecord,
     "RunRecord": records.RunRecord,
     "ThreadRecord": records.ThreadRecord,
@@ -42,6 +45,7 @@ ALIASES: dict[str, Any] = {
     "Stage": events.Stage,
     "StepStatus": events.StepStatus,
     "RunStatus": events.RunStatus,
+    "ApprovalAction": events.ApprovalAction,
 }
 _BY_TYPE = {id(t): name for name, t in {**NAMED, **ALIASES}.items()}
 ROOT = Path(__file__).resolve().parents[1]

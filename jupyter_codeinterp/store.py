@@ -358,6 +358,13 @@ class Store:
         db.execute("UPDATE runs SET last_seq = MAX(last_seq, ?) WHERE run_id = ?", (seq, run_id))
         if kind == "run_started":
             db.execute("UPDATE runs SET status = 'running' WHERE run_id = ? AND status = 'queued'", (run_id,))
+        elif kind == "approval_requested":
+            # Paused for the user: a restart finds it active (and fails it, keeping its finished steps).
+            db.execute("UPDATE runs SET status = 'waiting_for_approval' WHERE run_id = ?", (run_id,))
+        elif kind == "approval_decided":
+            db.execute(
+                "UPDATE runs SET status = 'running' WHERE run_id = ? AND status = 'waiting_for_approval'", (run_id,)
+            )
         elif kind == "usage":
             # Usage so far survives a crash, as the events do.
             db.execute("UPDATE runs SET usage = ? WHERE run_id = ?", (_dumps(event["usage"]), run_id))

@@ -157,6 +157,8 @@ class StartRequest:
     thread_id: str | None = None
     #: Overrides ``CodeInterpreter.model`` for this run (e.g. one picked from ``GET /codeinterp/models``).
     model: str | None = None
+    #: ``ask``: pause before each execution; ``auto``: do not; ``None``: ``CodeInterpreter.approval``.
+    approval: str | None = None
 
 
 def parse_start_request(body: Any, max_prompt_chars: int) -> StartRequest:
@@ -180,7 +182,52 @@ def parse_start_request(body: Any, max_prompt_chars: int) -> StartRequest:
     notebook_path = normalize_notebook_path(_optional_str(body, "notebook_path", limit=4096) or "")
     thread_id = _optional_str(body, "thread_id") or None
     model = (_optional_str(body, "model") or "").strip() or None
-    return StartRequest(kernel_id, prompt, notebook_path, thread_id, model)
+    approval = _optional_str(body, "approval")
+    if approval is not None and approval not in APPROVAL_MODES:
+        raise BadRequest(f"'approval' must be 'auto' or 'ask', got {_shown(approval)}")
+    return StartRequest(kernel_id, prompt, notebook_path, thread_id, model, approval)
+
+
+# -- POST /codeinterp/runs/{id}/approval --------------------------------------------------------------
+
+APPROVAL_MODES = ("auto", "ask")
+APPROVAL_ACTIONS = ("run", "edit", "skip", "stop")
+MAX_REASON_CHARS = 2000
+
+
+@dataclass
+class ApprovalRequest:
+    step: int
+    action: str
+    #: ``edit``: the code to run instead.
+    code: str | None = None
+    #: ``skip``: why, told to the model.
+    reason: str = ""
+
+
+def parse_approval_request(body: Any, max_code_chars: int) -> ApprovalRequest:
+    """Validate a decision for a paused step; every problem is a ``BadRequest`` (or 413) saying what is wrong."""
+    if not isinstance(body, dict):
+        raise BadRequest('The body must be a JSON object: {"step": 1, "action": "run" | "edit" | "skip" | "stop"}')
+    step = body.get("step")
+    if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= MAX_SEQ:
+        raise BadRequest(f"'step' must be the paused step's number (a positive integer), got {_shown(repr(step))}")
+    action = body.get("action")
+    if action not in APPROVAL_ACTIONS:
+        raise BadRequest(f"'action' must be one of run, edit, skip, stop; got {_shown(repr(action))}")
+    code = body.get("code")
+    if action == "edit":
+        if not isinstance(code, str) or not code.strip():
+            raise BadRequest("'code' is required for 'edit': the code to run instead (not empty)")
+        if len(code) > max_code_chars:
+            raise PayloadTooLarge(f"The code has {len(code):,} characters; the limit is {max_code_chars:,}.")
+        check_text(code, "code")
+    elif code is not None:
+        raise BadRequest(f"'code' goes only with 'edit', not with {action!r}")
+    reason = _optional_str(body, "reason", control_chars=True, limit=MAX_REASON_CHARS) or ""
+    if reason and action != "skip":
+        raise BadRequest(f"'reason' goes only with 'skip', not with {action!r}")
+    return ApprovalRequest(step, str(action), code if action == "edit" else None, reason.strip())
 
 
 # -- query arguments ----------------------------------------------------------------------------------

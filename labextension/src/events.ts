@@ -32,8 +32,14 @@ export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
 /** A run in one of these has not ended. */
 export const ACTIVE_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
   'queued',
-  'running'
+  'running',
+  'waiting_for_approval'
 ]);
+
+/** What the user may decide for a step the run is paused before (approval mode `ask`). */
+export type ApprovalAction = schema.ApprovalAction;
+/** A run's approval mode: `ask` pauses before each execution. */
+export type ApprovalMode = 'auto' | 'ask';
 
 /** An nbformat v4 output dict (stream, display_data, execute_result or error). */
 export type Output = schema.Output;
@@ -46,6 +52,8 @@ export type IStepEvent = schema.StepEvent;
 export type IUsageEvent = schema.UsageEvent;
 export type IKernelRestartedEvent = schema.KernelRestartedEvent;
 export type INoticeEvent = schema.NoticeEvent;
+export type IApprovalRequestedEvent = schema.ApprovalRequestedEvent;
+export type IApprovalDecidedEvent = schema.ApprovalDecidedEvent;
 export type IRunEndedEvent = schema.RunEndedEvent;
 
 export type RunEvent =
@@ -55,6 +63,8 @@ export type RunEvent =
   | IUsageEvent
   | IKernelRestartedEvent
   | INoticeEvent
+  | IApprovalRequestedEvent
+  | IApprovalDecidedEvent
   | IRunEndedEvent;
 
 export type EventType = RunEvent['type'];

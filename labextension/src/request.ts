@@ -141,6 +141,7 @@ export async function startRun(body: {
   notebook_path?: string;
   thread_id?: string;
   model?: string;
+  approval?: 'auto' | 'ask';
 }): Promise<{ run_id: string; thread_id: string }> {
   return requestAPI('runs', { method: 'POST', body: JSON.stringify(body) });
 }
@@ -148,6 +149,24 @@ export async function startRun(body: {
 export async function cancelRun(runId: string): Promise<void> {
   await requestAPI(`runs/${encodeURIComponent(runId)}/cancel`, {
     method: 'POST'
+  });
+}
+
+/** A decision for the step a run is paused before; a 409 when that step is no longer pending. */
+export interface IApprovalDecision {
+  step: number;
+  action: 'run' | 'edit' | 'skip' | 'stop';
+  code?: string;
+  reason?: string;
+}
+
+export async function decideApproval(
+  runId: string,
+  decision: IApprovalDecision
+): Promise<void> {
+  await requestAPI(`runs/${encodeURIComponent(runId)}/approval`, {
+    method: 'POST',
+    body: JSON.stringify(decision)
   });
 }
 

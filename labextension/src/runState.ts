@@ -63,6 +63,8 @@ export interface IRunState {
   /** seconds since the epoch (server clock) */
   started: number | null;
   ended: number | null;
+  /** While `waiting_for_approval`: the paused step and exactly the code that would run. */
+  pendingApproval: { step: number; code: string } | null;
 }
 
 /** A run before its first event; `runId` empty: it becomes the first event's. */
@@ -80,7 +82,8 @@ export function newRunState(runId = ''): IRunState {
     steps: new Map(),
     lastSeq: 0,
     started: null,
-    ended: null
+    ended: null,
+    pendingApproval: null
   };
 }
 
@@ -133,7 +136,23 @@ export function applyEvent(state: IRunState, event: RunEvent): boolean {
         message: event.message ?? ''
       });
       break;
+    case 'approval_requested': {
+      state.status = 'waiting_for_approval';
+      state.pendingApproval = { step: event.step, code: event.code ?? '' };
+      const step = state.steps.get(event.step);
+      if (step) {
+        step.code = event.code ?? '';
+      }
+      break;
+    }
+    case 'approval_decided':
+      state.pendingApproval = null;
+      if (state.status === 'waiting_for_approval') {
+        state.status = 'running';
+      }
+      break;
     case 'run_ended':
+      state.pendingApproval = null;
       state.status = event.status;
       state.reason = event.reason ?? '';
       state.answer = event.answer ?? '';
@@ -262,6 +281,11 @@ export function eventsFromRecord(run: IRunRecord): RunEvent[] {
     });
   }
   const usage = { ...zeroUsage(), ...(run.usage ?? {}) };
+  if (run.pending_approval && !isFinal(run.status)) {
+    const { step, code } = run.pending_approval;
+    events.push({ ...base(), type: 'step', step, stage: 'started' });
+    events.push({ ...base(), type: 'approval_requested', step, code });
+  }
   if (isFinal(run.status)) {
     events.push({
       ...base(),

@@ -13,7 +13,9 @@ export type Stage = 'started' | 'code_delta' | 'in_progress' | 'interpreting' | 
 
 export type StepStatus = 'ok' | 'error' | 'timeout' | 'kernel_restarted' | 'cancelled' | 'skipped';
 
-export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type RunStatus = 'queued' | 'running' | 'waiting_for_approval' | 'completed' | 'failed' | 'cancelled';
+
+export type ApprovalAction = 'run' | 'edit' | 'skip' | 'stop';
 
 export interface Usage {
   prompt_tokens: number;
@@ -86,6 +88,29 @@ export interface NoticeEvent {
   retract_text?: string;
 }
 
+/** Approval mode ``ask``: the run pauses before step ``step`` until the user decides; ``code`` is exactly what would run. The run's status is ``waiting_for_approval`` until ``approval_decided`` (or ``run_ended``). */
+export interface ApprovalRequestedEvent {
+  seq: number;
+  run_id: string;
+  time: number;
+  type: 'approval_requested';
+  step: number;
+  code: string;
+}
+
+/** The user's decision for the paused step: ``run`` it, ``edit`` (``code`` is what runs instead), ``skip`` it (``reason``, told to the model) or ``stop`` the run. ``by``: who decided, when known. */
+export interface ApprovalDecidedEvent {
+  seq: number;
+  run_id: string;
+  time: number;
+  type: 'approval_decided';
+  step: number;
+  decision: ApprovalAction;
+  code?: string;
+  reason?: string;
+  by?: string;
+}
+
 export interface RunEndedEvent {
   seq: number;
   run_id: string;
@@ -96,6 +121,12 @@ export interface RunEndedEvent {
   answer: string;
   usage: Usage;
   steps: number;
+}
+
+/** The step a run in ``waiting_for_approval`` is paused before, with exactly the code that would run. */
+export interface PendingApproval {
+  step: number;
+  code: string;
 }
 
 /** One step of a run, as ``GET /codeinterp/runs/{id}`` gives it. */
@@ -125,6 +156,8 @@ export interface RunRecord {
   created: number;
   ended: number | null;
   last_seq: number;
+  approval?: 'auto' | 'ask';
+  pending_approval?: PendingApproval | null;
 }
 
 /** A thread, as ``GET /codeinterp/threads`` lists it (``messages`` only from ``GET /codeinterp/threads/{id}``). */
@@ -150,6 +183,7 @@ export interface ServerConfig {
   vision: boolean;
   max_prompt_chars: number;
   list_models: boolean;
+  approval: 'auto' | 'ask';
   problem: string | null;
 }
 
