@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 from tests.scripted_llm import ScriptedLLM, answer, code, hang
@@ -13,10 +14,16 @@ from tests.server_support import Api
 RUNS = 4
 
 
+#: Each run's first model request waits here until every run has made its own: they are all going at once, by
+#: construction rather than by timing (the scripted server answers each request in its own thread).
+_all_started = threading.Barrier(RUNS, timeout=60)
+
+
 def _echo_model(body: dict[str, Any]) -> dict[str, Any]:
     """A model that works out each run from its own conversation, whatever order requests come in."""
     last = body["messages"][-1]
     if last["role"] == "user":
+        _all_started.wait()
         # Run the prompt's number through the kernel, slowly enough for the runs to overlap.
         n = int(last["content"].split()[-1])
         return code(f"import time\ntime.sleep(0.3)\nvalue = {n} * {n}\nprint(value)", delay=0.01)
@@ -38,10 +45,8 @@ async def test_runs_on_different_kernels_go_on_side_by_side(api: Api, llm: Scrip
         assert run["answer"] == f"Result: {i * i}"
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
         assert {e["run_id"] for e in events} == {run["run_id"]}
-    # They overlapped: every run started before any ended.
-    starts = [events[0]["time"] for events in logs]
-    ends = [events[-1]["time"] for events in logs]
-    assert max(starts) < min(ends)
+    # They overlapped: every run had asked the model (the barrier) before any could end.
+    assert _all_started.n_waiting == 0 and not _all_started.broken
 
 
 async def test_a_thread_has_one_run_at_a_time(api: Api, llm: ScriptedLLM) -> None:
