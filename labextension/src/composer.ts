@@ -6,11 +6,14 @@
 import { Widget } from '@lumino/widgets';
 
 import { button, el } from './dom';
+import type { ApprovalMode } from './events';
 import type { IServerConfig } from './request';
 
 export interface IComposerOptions {
   send: () => void;
   stop: () => void;
+  /** The user flipped "Ask before running code" (for this thread's next runs). */
+  approvalChanged: (mode: ApprovalMode) => void;
 }
 
 /** What the sidebar knows that decides the buttons. */
@@ -75,7 +78,36 @@ export class Composer extends Widget {
     const modelLabel = el('label', 'jp-codeinterp-model-label', 'Model');
     modelLabel.htmlFor = this._modelSelect.id;
     this._modelRow.append(modelLabel, this._modelSelect, this._modelHost);
-    this.node.append(label, this._input, row, this._modelRow, this._modelInfo);
+    // Approval mode of this thread's next runs: ask before each execution, or not.
+    this._approval = el('input', 'jp-codeinterp-approval-toggle');
+    this._approval.type = 'checkbox';
+    this._approval.id = 'jp-codeinterp-approval-toggle';
+    this._approval.addEventListener('change', () =>
+      options.approvalChanged(this._approval.checked ? 'ask' : 'auto')
+    );
+    const approvalLabel = el(
+      'label',
+      'jp-codeinterp-approval-label',
+      'Ask before running code'
+    );
+    approvalLabel.htmlFor = this._approval.id;
+    approvalLabel.title =
+      'Pause before each step so you can run, edit, skip or stop it (for this thread; takes effect with the next prompt).';
+    const approvalRow = el('div', 'jp-codeinterp-approval-row');
+    approvalRow.append(this._approval, approvalLabel);
+    this.node.append(
+      label,
+      this._input,
+      row,
+      approvalRow,
+      this._modelRow,
+      this._modelInfo
+    );
+  }
+
+  /** Show the approval mode of the thread's next runs. */
+  setApproval(mode: ApprovalMode): void {
+    this._approval.checked = mode === 'ask';
   }
 
   /** The prompt typed, trimmed. */
@@ -152,6 +184,7 @@ export class Composer extends Widget {
     blocked: false
   };
   private _input: HTMLTextAreaElement;
+  private _approval: HTMLInputElement;
   private _send: HTMLButtonElement;
   private _stop: HTMLButtonElement;
   private _modelRow: HTMLDivElement;

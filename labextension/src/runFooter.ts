@@ -48,6 +48,9 @@ export class RunFooter extends Widget {
       case 'running':
         status.textContent = steps ? `Working · ${stepsText}` : 'Working';
         break;
+      case 'waiting_for_approval':
+        status.textContent = `Waiting for your approval · ${stepsText}`;
+        break;
       case 'completed':
         status.textContent = `Completed · ${stepsText}`;
         break;

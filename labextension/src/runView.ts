@@ -11,6 +11,7 @@ import type { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Panel, Widget } from '@lumino/widgets';
 
+import { ApprovalView, DecideFn } from './approvalView';
 import { RunEvent } from './events';
 import {
   applyEvent,
@@ -32,6 +33,8 @@ export interface IRunViewOptions {
   trusted?: boolean;
   /** Called once the user has trusted this run's outputs (to trust its notebook cells as well). */
   onTrusted?: (runId: string) => void;
+  /** Sends a decision for the step the run is paused before; without it the bar only says it waits. */
+  onDecide?: DecideFn;
 }
 
 export class RunView extends Panel {
@@ -60,6 +63,9 @@ export class RunView extends Panel {
     this._thinking.node.innerHTML =
       '<span class="jp-codeinterp-dot"></span><span class="jp-codeinterp-dot"></span><span class="jp-codeinterp-dot"></span><span class="jp-codeinterp-thinking-label">Thinking</span>';
     this.addWidget(this._thinking);
+
+    this._approval = new ApprovalView(_options.onDecide ?? null);
+    this.addWidget(this._approval);
 
     this._footer = new RunFooter(() => this.trust());
     this.addWidget(this._footer);
@@ -149,6 +155,10 @@ export class RunView extends Panel {
       active &&
       (!last || (lastStep && lastStep.stage === 'completed'))
     );
+    this._approval.update_(state.pendingApproval);
+    for (const [n, view] of this._steps) {
+      view.setAwaiting(state.pendingApproval?.step === n);
+    }
     this._footer.update_(state, this._trusted);
 
     const running = [...this._steps.values()].some(v => v.isRunning);
@@ -234,6 +244,7 @@ export class RunView extends Panel {
   private _body: Panel;
   private _thinking: Widget;
   private _footer: RunFooter;
+  private _approval: ApprovalView;
   private _items: Widget[] = [];
   /** What each of `_items` shows (see `itemKey`). */
   private _itemKeys: string[] = [];

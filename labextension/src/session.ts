@@ -11,9 +11,16 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { Panel, Widget } from '@lumino/widgets';
 
 import type { CellRole } from './cells';
-import type { RunEvent } from './events';
+import type { ApprovalMode, RunEvent } from './events';
 import { NotebookWriter } from './notebookWriter';
-import { cancelRun, IRunRecord, recentRuns, startRun } from './request';
+import {
+  cancelRun,
+  decideApproval,
+  IApprovalDecision,
+  IRunRecord,
+  recentRuns,
+  startRun
+} from './request';
 import { RunFollower } from './runFollower';
 import { eventsFromRecord, isActive } from './runState';
 import { RunView } from './runView';
@@ -107,8 +114,32 @@ export class NotebookSession {
     return this._loading;
   }
 
+  /** The approval mode of this thread's next runs: the user's choice for it, else `fallback`. */
+  approval(fallback: ApprovalMode): ApprovalMode {
+    const stored = readSetting(this._approvalKey());
+    if (stored === 'ask' || stored === 'auto') {
+      return stored;
+    }
+    return this._approvalChoice ?? fallback;
+  }
+
+  /** Choose the approval mode of this thread's next runs (kept for the thread in this browser). */
+  setApproval(mode: ApprovalMode): void {
+    this._approvalChoice = mode;
+    writeSetting(this._approvalKey(), mode);
+  }
+
+  /** Decide the step a run of this notebook is paused before. */
+  async decide(runId: string, decision: IApprovalDecision): Promise<void> {
+    await decideApproval(runId, decision);
+  }
+
   /** Start a run on this notebook's kernel and follow it. */
-  async send(prompt: string, model?: string): Promise<string> {
+  async send(
+    prompt: string,
+    model?: string,
+    approval?: ApprovalMode
+  ): Promise<string> {
     const kernel = this.panel.sessionContext.session?.kernel;
     if (!kernel) {
       throw new Error('No kernel is running for this notebook.');
@@ -124,8 +155,14 @@ export class NotebookSession {
     if (model) {
       body.model = model;
     }
+    if (approval) {
+      body.approval = approval;
+    }
     const { run_id, thread_id } = await startRun(body);
     this._threadId = thread_id;
+    if (this._approvalChoice) {
+      writeSetting(this._approvalKey(), this._approvalChoice);
+    }
     this._follow(run_id, false);
     return run_id;
   }
@@ -270,7 +307,8 @@ export class NotebookSession {
         languages: this._options.languages,
         // Untrusted until the user trusts the run; then its notebook cells are trusted too.
         trusted: false,
-        onTrusted: id => this.writer.trustRun(id)
+        onTrusted: id => this.writer.trustRun(id),
+        onDecide: decision => this.decide(runId, decision)
       });
       this._runs.set(runId, view);
       this.view.addWidget(view);
@@ -305,7 +343,15 @@ export class NotebookSession {
     this._changed.emit();
   }
 
+  private _approvalKey(): string | null {
+    return this._threadId && this._threadId !== 'new'
+      ? `jupyter-codeinterp:approval:${this._threadId}`
+      : null;
+  }
+
   private _threadId: string | null = null;
+  /** The approval mode the user last chose in this session (for a thread not created yet too). */
+  private _approvalChoice: ApprovalMode | null = null;
   private _since: number | null = null;
   private _runs = new Map<string, RunView>();
   private _followers = new Map<string, RunFollower>();
@@ -314,4 +360,26 @@ export class NotebookSession {
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
   private _eventApplied = new Signal<this, RunEvent>(this);
+}
+
+function readSetting(key: string | null): string | null {
+  if (!key) {
+    return null;
+  }
+  try {
+    return window.localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function writeSetting(key: string | null, value: string): void {
+  if (!key) {
+    return;
+  }
+  try {
+    window.localStorage.setItem(key, value);
+  } catch {
+    // storage full or disabled: the choice holds for this session only
+  }
 }

@@ -89,7 +89,11 @@ export class CodeInterpreterSidebar extends Panel {
 
     this._composer = new Composer({
       send: () => void this._submit(),
-      stop: () => void this._doStop()
+      stop: () => void this._doStop(),
+      approvalChanged: mode => {
+        this._session?.setApproval(mode);
+        this._refresh();
+      }
     });
     this.addWidget(this._composer);
     this._refresh();
@@ -196,7 +200,11 @@ export class CodeInterpreterSidebar extends Panel {
     this._error = '';
     this._refresh();
     try {
-      await session.send(prompt, this._composer.modelFor(this._config));
+      await session.send(
+        prompt,
+        this._composer.modelFor(this._config),
+        session.approval(this._config?.approval ?? 'auto')
+      );
       this._composer.clear();
     } catch (error) {
       if (error instanceof APIError && error.status === 503) {
@@ -247,6 +255,9 @@ export class CodeInterpreterSidebar extends Panel {
     this._renderBanners();
     this._refreshButtons();
     this._composer.setModels(this._config, this._models);
+    this._composer.setApproval(
+      this._session?.approval(this._config?.approval ?? 'auto') ?? 'auto'
+    );
   }
 
   private _refreshButtons(): void {

@@ -157,8 +157,20 @@ export class StepView extends Panel {
   /** Refresh the timer of a running step. */
   tick(): void {
     if (this._state) {
-      this._stage.textContent = stageLabel(this._state, this._since);
+      this._stage.textContent = this._awaiting
+        ? 'Waiting for approval'
+        : stageLabel(this._state, this._since);
     }
+  }
+
+  /** The run is paused before this step (approval mode `ask`): nothing has run yet. */
+  setAwaiting(awaiting: boolean): void {
+    if (awaiting === this._awaiting) {
+      return;
+    }
+    this._awaiting = awaiting;
+    this.node.dataset.awaiting = awaiting ? 'true' : 'false';
+    this.tick();
   }
 
   /** Re-render the outputs trusted (or not): the user's explicit choice. */
@@ -238,6 +250,7 @@ export class StepView extends Panel {
   }
 
   private _state: IStepState | null = null;
+  private _awaiting = false;
   private _count: HTMLSpanElement;
   private _stage: HTMLSpanElement;
   private _code: HTMLPreElement;

@@ -1,2 +1,3 @@
 import './base.css';
 import './connect.css';
+import './approval.css';
