@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-steps", type=int, help="most code executions before stopping (default 20)")
     run.add_argument("--timeout", type=float, help="seconds one execution may take (default 120)")
     run.add_argument("--json", action="store_true", help="print every event as one JSON line on stdout")
+    run.add_argument(
+        "--ask",
+        action="store_true",
+        help="approval mode: show each step's code and ask run / edit / skip / stop on stdin before it runs",
+    )
     doctor = commands.add_parser(
         "doctor", help="check the install and the model endpoint, and say what to fix (exit 1 if a check fails)"
     )
@@ -124,7 +129,12 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
             write_notebook(nb, path)
 
     executor = KernelExecutor(km)
-    interp = Interpreter(config, executor)
+    hooks = None
+    if args.ask or config.approval == "ask":
+        from .terminal_approval import stdin_approval
+
+        hooks = stdin_approval()
+    interp = Interpreter(config, executor, hooks=hooks)
     loop = asyncio.get_running_loop()
     interrupted = False
 
@@ -175,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "doctor":
         return doctor(args)
     if args.prompt == "-":
+        if args.ask:
+            return fail("--ask reads its answers from standard input: give the prompt with --prompt TEXT", EXIT_USAGE)
         args.prompt = sys.stdin.read()
     if not args.prompt.strip():
         return fail("the prompt is empty", EXIT_USAGE)
