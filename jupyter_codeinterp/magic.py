@@ -101,6 +101,12 @@ class InterpretMagics(Magics):
             config.check()
         except ConfigError as exc:
             raise UsageError(f"codeinterp: {exc}") from None
+        if config.approval == "ask":
+            # Never run unapproved code where approval was asked for.
+            raise UsageError(
+                "codeinterp: approval mode 'ask' is set (c.CodeInterpreter.approval), and %%interpret cannot ask "
+                "before running code yet, so nothing ran. Use the sidebar or `jupyter codeinterp run --ask`."
+            )
         if not self.thread_id:
             self.messages, self.thread_id = [], new_id("thread")
         live = self.live_display if self.live_display is not None else getattr(self.shell, "kernel", None) is not None
