@@ -296,6 +296,23 @@ class Reply:
     broken: BaseException | None = None
 
 
+def completion_as_chunk(completion: Any) -> Any:
+    """A non-streamed ``ChatCompletion`` as the one chunk that streams it: its message as the delta (tool calls
+    keep their order as indexes), with its finish reason and usage."""
+    from types import SimpleNamespace
+
+    choices = []
+    for choice in completion.choices or []:
+        message = choice.message
+        calls = [
+            SimpleNamespace(index=index, id=call.id, function=call.function)
+            for index, call in enumerate(message.tool_calls or [])
+        ]
+        delta = SimpleNamespace(content=message.content, tool_calls=calls)
+        choices.append(SimpleNamespace(delta=delta, finish_reason=choice.finish_reason or "stop"))
+    return SimpleNamespace(choices=choices, usage=completion.usage)
+
+
 def parse_code_arguments(arguments: str) -> str:
     """The ``code`` of a python tool call, or ValueError saying what is wrong with the arguments."""
     try:
@@ -310,6 +327,8 @@ def parse_code_arguments(arguments: str) -> str:
 def parse_json_tool_text(content: str) -> str | None:
     """Code from a reply whose whole text is a JSON tool call (local models that print calls instead of making them)."""
     text = content.strip()
+    # llama-cpp-python's chatml-function-calling prompt teaches ``functions.python:\n{...}``; models echo it as text.
+    text = re.sub(r"^(?:functions\.)?python:\s*", "", text)
     if text.startswith("```"):
         text = re.sub(r"^```(?:json)?\s*|\s*```$", "", text)
     if not (text.startswith("{") and text.endswith("}")):

@@ -23,6 +23,7 @@ from .llm import (
     FenceStream,
     Reply,
     ToolCall,
+    completion_as_chunk,
     describe_error,
     describe_unfinished,
     is_stream_break,
@@ -96,6 +97,8 @@ class ChatModel:
         self._skip_step = skip_step
         self._hooks = hooks or RunHooks()
         self.markdown = config.tool_mode == "markdown"
+        #: Replies are streamed, unless the endpoint showed it cannot stream tool calls.
+        self.streaming = True
 
     async def close(self) -> None:
         if self._owns_client and self.client is not None:
@@ -136,18 +139,18 @@ class ChatModel:
     async def _stream(self, st: LoopState, em: Emitter, turn: Turn) -> Reply:
         """Make one model request and show its reply as it streams; a stream that breaks is returned ``broken``."""
         cfg = self.config
-        kwargs: dict[str, Any] = {
-            "model": cfg.model,
-            "messages": st.messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
+        kwargs: dict[str, Any] = {"model": cfg.model, "messages": _sendable(st.messages), "stream": self.streaming}
+        if self.streaming:
+            kwargs["stream_options"] = {"include_usage": True}
         if cfg.temperature is not None:
             kwargs["temperature"] = cfg.temperature
         if not self.markdown:
-            kwargs["tools"] = [PYTHON_TOOL]
+            # Said explicitly: llama-cpp-python's server takes a missing tool_choice as "none" (OpenAI: "auto").
+            kwargs["tools"], kwargs["tool_choice"] = [PYTHON_TOOL], "auto"
         try:
             stream = await self.client.chat.completions.create(**kwargs)
+            if not self.streaming:
+                stream = _Replay(completion_as_chunk(stream))
         except Exception as exc:
             if cfg.tool_mode == "auto" and not self.markdown and rejects_tools(exc):
                 self.markdown = True
@@ -161,6 +164,7 @@ class ChatModel:
         reply = Reply()
         calls: dict[int, ToolCall] = {}
         chunks = stream.__aiter__()
+        received = False
         try:
             while True:
                 try:
@@ -174,9 +178,16 @@ class ChatModel:
                         raise self._llm_failure(exc) from exc
                     reply.broken = exc
                     break
+                received = True
                 await self._on_chunk(st, em, turn, reply, calls, chunk)
         finally:
             await _close_quietly(stream)
+        if not received and reply.broken is None and "tools" in kwargs and self.streaming:
+            # llama-cpp-python (chatml-function-calling) cannot stream a tool call it chose itself: it answers 200
+            # and ends the stream with nothing. Asked again without streaming, it returns the call.
+            self.streaming = False
+            await em.emit("notice", level="info", message=_NO_STREAM)
+            return await self._stream(st, em, turn)
         reply.tool_calls = [calls[i] for i in sorted(calls)]
         for call in reply.tool_calls:
             call.id = call.id or f"call_{uuid.uuid4().hex[:12]}"  # some local servers send none
@@ -273,6 +284,30 @@ class ChatModel:
         shown = turn.code_redactor(step).feed(delta)
         if shown:
             await em.step(step, "code_delta", delta=shown)
+
+
+def _sendable(messages: list[Any]) -> list[Any]:
+    """The thread as sent: an assistant tool-call message without text says ``""``, not null (OpenAI takes both;
+    llama-cpp-python's server rejects null with a 500)."""
+    return [{**m, "content": ""} if m.get("role") == "assistant" and m.get("content") is None else m for m in messages]
+
+
+_NO_STREAM = "The endpoint sent an empty stream for a request with tools; asking without streaming from now on."
+
+
+class _Replay:
+    """A whole (non-streamed) reply as a stream of one chunk, so that it is read as streamed replies are."""
+
+    def __init__(self, chunk: Any) -> None:
+        self._chunks = [chunk]
+
+    def __aiter__(self) -> _Replay:
+        return self
+
+    async def __anext__(self) -> Any:
+        if not self._chunks:
+            raise StopAsyncIteration
+        return self._chunks.pop()
 
 
 async def _close_quietly(stream: Any) -> None:

