@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--model", help="model to check (default: $CODEINTERP_MODEL or config)")
     doctor.add_argument("--kernel", default="python3", help="kernel to start (default python3)")
+    from . import sandbox
+
+    sandbox.add_parser(commands)
     from .evaluation.command import add_eval_parser
 
     add_eval_parser(commands)
@@ -187,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "doctor":
         return doctor(args)
+    if args.command == "install-sandbox-kernel":
+        from . import sandbox
+
+        return sandbox.install(args)
     if args.command == "eval":
         from .evaluation import command
 

@@ -6,6 +6,7 @@ nbformat are imported when a run starts. See docs/magic.md.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -97,6 +98,12 @@ class InterpretMagics(Magics):
         from .loop import new_id
         from .redaction import redact
 
+        if os.environ.get("CODEINTERP_SANDBOX"):
+            raise UsageError(
+                "codeinterp: this is a sandboxed kernel: it has no network, so %%interpret (which calls the model "
+                "from inside the kernel) cannot reach the model. Use the Code Interpreter sidebar or `jupyter "
+                "codeinterp run`: they call the model from outside and run the code here, in the sandbox."
+            )
         try:
             config.check()
         except ConfigError as exc:

@@ -11,6 +11,13 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+if [ ! -x /usr/bin/bwrap ]; then
+  echo "== installing Debian's bubblewrap for the sandboxed kernel's tests"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq bubblewrap >/dev/null
+fi
+
 echo "== installing jupyter-codeinterp with its test extras (builds the labextension with npm)"
 python -m pip install -q --disable-pip-version-check -e ".[test]"
 
