@@ -238,7 +238,7 @@ class Interpreter:
         st.append(
             {
                 "role": "assistant",
-                "content": reply.content or None,
+                "content": reply.content,  # "" when there is no text: servers differ on null (modelturn._sendable)
                 "tool_calls": [
                     {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
                     for c in reply.tool_calls
