@@ -296,23 +296,6 @@ class Reply:
     broken: BaseException | None = None
 
 
-def completion_as_chunk(completion: Any) -> Any:
-    """A non-streamed ``ChatCompletion`` as the one chunk that streams it: its message as the delta (tool calls
-    keep their order as indexes), with its finish reason and usage."""
-    from types import SimpleNamespace
-
-    choices = []
-    for choice in completion.choices or []:
-        message = choice.message
-        calls = [
-            SimpleNamespace(index=index, id=call.id, function=call.function)
-            for index, call in enumerate(message.tool_calls or [])
-        ]
-        delta = SimpleNamespace(content=message.content, tool_calls=calls)
-        choices.append(SimpleNamespace(delta=delta, finish_reason=choice.finish_reason or "stop"))
-    return SimpleNamespace(choices=choices, usage=completion.usage)
-
-
 def parse_code_arguments(arguments: str) -> str:
     """The ``code`` of a python tool call, or ValueError saying what is wrong with the arguments."""
     try:

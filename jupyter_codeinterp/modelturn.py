@@ -23,7 +23,6 @@ from .llm import (
     FenceStream,
     Reply,
     ToolCall,
-    completion_as_chunk,
     describe_error,
     describe_unfinished,
     is_stream_break,
@@ -31,6 +30,7 @@ from .llm import (
     unfinished,
 )
 from .loopstate import LoopState, Stop
+from .quirks import NO_STREAM, Replay, completion_as_chunk, ended_or_closed, sendable
 from .redaction import StreamRedactor
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ class ChatModel:
     async def _stream(self, st: LoopState, em: Emitter, turn: Turn) -> Reply:
         """Make one model request and show its reply as it streams; a stream that breaks is returned ``broken``."""
         cfg = self.config
-        kwargs: dict[str, Any] = {"model": cfg.model, "messages": _sendable(st.messages), "stream": self.streaming}
+        kwargs: dict[str, Any] = {"model": cfg.model, "messages": sendable(st.messages), "stream": self.streaming}
         if self.streaming:
             kwargs["stream_options"] = {"include_usage": True}
         if cfg.temperature is not None:
@@ -150,7 +150,7 @@ class ChatModel:
         try:
             stream = await self.client.chat.completions.create(**kwargs)
             if not self.streaming:
-                stream = _Replay(completion_as_chunk(stream))
+                stream = Replay(completion_as_chunk(stream))
         except Exception as exc:
             if cfg.tool_mode == "auto" and not self.markdown and rejects_tools(exc):
                 self.markdown = True
@@ -182,11 +182,13 @@ class ChatModel:
                 await self._on_chunk(st, em, turn, reply, calls, chunk)
         finally:
             await _close_quietly(stream)
-        if not received and reply.broken is None and "tools" in kwargs and self.streaming:
-            # llama-cpp-python (chatml-function-calling) cannot stream a tool call it chose itself: it answers 200
-            # and ends the stream with nothing. Asked again without streaming, it returns the call.
+        if not received and "tools" in kwargs and self.streaming and ended_or_closed(reply.broken):
+            # llama-cpp-python (chatml-function-calling) cannot stream a tool call it chose itself: it answers 200,
+            # then ends or drops the stream with nothing in it. Asked again without streaming, it returns the call.
+            # The pause lets the dropped connection close before the client would reuse it.
             self.streaming = False
-            await em.emit("notice", level="info", message=_NO_STREAM)
+            await em.emit("notice", level="info", message=NO_STREAM)
+            await asyncio.sleep(self.retry_backoff)
             return await self._stream(st, em, turn)
         reply.tool_calls = [calls[i] for i in sorted(calls)]
         for call in reply.tool_calls:
@@ -284,30 +286,6 @@ class ChatModel:
         shown = turn.code_redactor(step).feed(delta)
         if shown:
             await em.step(step, "code_delta", delta=shown)
-
-
-def _sendable(messages: list[Any]) -> list[Any]:
-    """The thread as sent: an assistant tool-call message without text says ``""``, not null (OpenAI takes both;
-    llama-cpp-python's server rejects null with a 500)."""
-    return [{**m, "content": ""} if m.get("role") == "assistant" and m.get("content") is None else m for m in messages]
-
-
-_NO_STREAM = "The endpoint sent an empty stream for a request with tools; asking without streaming from now on."
-
-
-class _Replay:
-    """A whole (non-streamed) reply as a stream of one chunk, so that it is read as streamed replies are."""
-
-    def __init__(self, chunk: Any) -> None:
-        self._chunks = [chunk]
-
-    def __aiter__(self) -> _Replay:
-        return self
-
-    async def __anext__(self) -> Any:
-        if not self._chunks:
-            raise StopAsyncIteration
-        return self._chunks.pop()
 
 
 async def _close_quietly(stream: Any) -> None:

@@ -26,7 +26,8 @@ import nbformat
 import pytest
 
 from jupyter_codeinterp.config import CodeInterpreter
-from jupyter_codeinterp.llm import CodeArgStream, completion_as_chunk, parse_json_tool_text
+from jupyter_codeinterp.llm import CodeArgStream, parse_json_tool_text
+from jupyter_codeinterp.quirks import completion_as_chunk
 from tests.engine_helpers import run_prompt
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -315,3 +316,24 @@ def test_a_whole_reply_reads_as_the_one_chunk_that_streams_it() -> None:
         (1, "b", "python"),
     ]
     assert chunk.usage.total_tokens == 5
+
+
+@pytest.mark.real_model
+def test_eval_smoke_run_on_the_real_model_scores_two_tasks(real_llm: str, tmp_path: Path) -> None:
+    """The harness end to end on a real endpoint: whatever the model answers, two tasks are run, recorded and
+    scored, and the summary holds the three rates as fractions."""
+    config_dir = write_config(tmp_path / "config", temperature=0.0, max_retries=0)
+    out = tmp_path / "out"
+    done = cli(
+        real_llm, config_dir, "eval", str(ROOT / "evals" / "tasks"), "--limit", "2", "--max-steps", "2",
+        "--out", str(out), "--model", MODEL, "--base-url", real_llm, "--task-timeout", "240",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["1", "2"] or sorted(r["id"] for r in rows) == ["1", "2"]
+    for row in rows:
+        assert row["failure"] in (None, "no_answer", "max_steps", "error", "timeout")
+        nbformat.validate(nbformat.read(out / row["notebook"], as_version=4))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["tasks"] == 2 and all(0 <= summary[k] <= 1 for k in ("abq", "psaq", "uasq"))
+    print(done.stdout)
