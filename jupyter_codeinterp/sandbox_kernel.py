@@ -81,6 +81,7 @@ def bwrap_command(connection_file: str, cwd: str, *, kernel: list[str]) -> list[
         "--bind",
         runtime,
         runtime,
+        *_code_under_tmp(),
         "--bind",
         cwd,
         cwd,
@@ -93,6 +94,17 @@ def bwrap_command(connection_file: str, cwd: str, *, kernel: list[str]) -> list[
             command += ["--setenv", name, os.environ[name]]
     command += ["--setenv", "HOME", "/tmp", "--setenv", SANDBOX_ENV, "1", "--setenv", "MPLBACKEND", "agg"]
     return [*command, "--", *kernel]
+
+
+def _code_under_tmp() -> list[str]:
+    """Read-only binds for the Python import path that lives under /tmp (an editable install or a virtualenv made
+    there), which the sandbox's private /tmp would otherwise hide: the kernel must still import what it imports."""
+    binds: list[str] = []
+    for entry in dict.fromkeys([sys.prefix, *sys.path]):
+        path = os.path.realpath(entry) if entry else ""
+        if path.startswith("/tmp/") and os.path.isdir(path):
+            binds += ["--ro-bind", path, path]
+    return binds
 
 
 def set_limits(memory: int, cpu_seconds: int) -> None:
