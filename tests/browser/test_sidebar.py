@@ -265,8 +265,8 @@ def test_switching_notebooks_switches_the_thread(page: Any, lab: LabServer, scri
     wait_run_status(page, "completed")
     assert "Work in B" in page.locator(f"{SIDEBAR} .jp-codeinterp-prompt").inner_text()
     activate_tab(page, a)
+    page.locator(f"{SIDEBAR} .jp-codeinterp-prompt", has_text="Work in A").wait_for()
     assert page.locator(f"{SIDEBAR} .jp-codeinterp-run").count() == 1
-    assert "Work in A" in page.locator(f"{SIDEBAR} .jp-codeinterp-prompt").inner_text()
     assert page.locator(f"{SIDEBAR} .jp-codeinterp-run[data-status='completed']").count() == 1
     assert tagged(notebook_cells(page, b), "code") and keys_once(notebook_cells(page, a))
     assert not [
@@ -419,9 +419,12 @@ def test_runs_started_by_a_script_show_up_and_write_their_cells(page: Any, lab: 
     )
 
     # The open sidebar finds it, brings its thread into view and replays it.
-    page.locator(f"{SIDEBAR} .jp-codeinterp-run[data-run-id='{started['run_id']}']").wait_for(timeout=15_000)
+    # (The run's view exists before its first event arrives: wait for the prompt, not just the view.)
+    page.locator(
+        f"{SIDEBAR} .jp-codeinterp-run[data-run-id='{started['run_id']}'] .jp-codeinterp-prompt",
+        has_text="Report from a script",
+    ).wait_for(timeout=15_000)
     assert page.locator(f"{SIDEBAR} .jp-codeinterp-run").count() == 1
-    assert "Report from a script" in page.locator(f"{SIDEBAR} .jp-codeinterp-prompt").inner_text()
     wait_run_status(page, "completed")
     # Its cells were written into the open notebook, once each, after the sidebar's own run.
     cells = wait_for(
