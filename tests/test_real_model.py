@@ -181,7 +181,9 @@ def native_cli_run(url: str, config_dir: Path, folder: Path) -> tuple[list[dict[
     nbformat.validate(nb)
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     for step in completed:
-        if step["execution_count"] is None:  # arguments that were not valid JSON: a clear tool error, not a crash
+        if step["status"] == "skipped":  # a second tool call in the same reply, past --max-steps 1: not run
+            assert step["execution_count"] is None and step is not completed[0]
+        elif step["execution_count"] is None:  # arguments that were not valid JSON: a clear tool error, not a crash
             assert step["status"] == "error" and step["outputs"][0]["ename"] == "ToolArgumentsError"
         else:
             assert any(c.source == step["code"] and c.execution_count == step["execution_count"] for c in code_cells)
