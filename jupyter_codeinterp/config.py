@@ -11,7 +11,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from traitlets import Bool, Enum, Float, Int, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default, validate
 from traitlets.config import Config, Configurable
 
 CONFIG_FILE_NAME = "jupyter_codeinterp_config"
@@ -63,6 +63,20 @@ class CodeInterpreter(Configurable):
     temperature = Float(None, allow_none=True, help="Sampling temperature; unset uses the endpoint's default.").tag(
         config=True
     )
+    # Budgets (0: no limit). Each is checked before every model call: a run that would cross one stops there.
+    max_run_tokens = Int(0, help="Most tokens (prompt + completion) one run may use.").tag(config=True)
+    max_run_seconds = Float(0.0, help="Most wall-clock seconds one run may take.").tag(config=True)
+    max_run_cost = Float(0.0, help="Most estimated cost in USD of one run (needs a price for the model).").tag(
+        config=True
+    )
+    max_thread_tokens = Int(0, help="Most tokens all the runs of one thread may use together.").tag(config=True)
+    max_thread_steps = Int(0, help="Most code executions in all the runs of one thread.").tag(config=True)
+    max_thread_seconds = Float(0.0, help="Most wall-clock seconds of all the runs of one thread.").tag(config=True)
+    max_thread_cost = Float(0.0, help="Most estimated cost in USD of one thread's runs together.").tag(config=True)
+    prices = Dict(
+        help='USD per 1M tokens by model, for estimated cost: {"gpt-4.1-mini": {"input": 0.4, "output": 1.6}}. '
+        "A model missing here has no cost shown.",
+    ).tag(config=True)
 
     @default("model")
     def _default_model(self) -> str:
@@ -87,6 +101,21 @@ class CodeInterpreter(Configurable):
         if proposal["value"] <= 0:
             raise ConfigError(f"{proposal['trait'].name} must be positive")
         return float(proposal["value"])
+
+    @validate(
+        "max_run_tokens", "max_run_seconds", "max_run_cost", "max_thread_tokens", "max_thread_steps",
+        "max_thread_seconds", "max_thread_cost",
+    )  # fmt: skip
+    def _check_budget(self, proposal: Any) -> Any:
+        if proposal["value"] < 0:
+            raise ConfigError(f"{proposal['trait'].name} must be 0 (no limit) or positive")
+        return proposal["value"]
+
+    @validate("prices")
+    def _check_prices(self, proposal: Any) -> dict[str, dict[str, float]]:
+        from .budgets import check_prices
+
+        return check_prices(proposal["value"])
 
     @validate("max_output_chars")
     def _check_output_chars(self, proposal: Any) -> int:
@@ -133,6 +162,21 @@ class CodeInterpreter(Configurable):
             "tool_mode": self.tool_mode,
             "vision": self.vision,
             "approval": self.approval,
+            "budget": {
+                "run": {
+                    "tokens": self.max_run_tokens,
+                    "steps": self.max_steps,
+                    "seconds": self.max_run_seconds,
+                    "cost": self.max_run_cost,
+                },
+                "thread": {
+                    "tokens": self.max_thread_tokens,
+                    "steps": self.max_thread_steps,
+                    "seconds": self.max_thread_seconds,
+                    "cost": self.max_thread_cost,
+                },
+            },
+            "price": self.prices.get(self.model),
         }
 
 

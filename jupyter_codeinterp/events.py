@@ -37,6 +37,10 @@ class Usage(TypedDict):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    #: Some of the tokens were counted here (the endpoint reported none for a turn): see tokens.py.
+    estimated: NotRequired[bool]
+    #: Estimated cost in USD, when the model has a price (c.CodeInterpreter.prices).
+    cost_usd: NotRequired[float]
 
 
 class _Base(TypedDict):

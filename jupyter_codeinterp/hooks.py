@@ -45,3 +45,41 @@ class RunHooks:
 
     async def after_execute(self, state: LoopState, step: int, code: str, result: ExecResult) -> None:
         """Called once a step's code has run (e.g. to look for the files it wrote)."""
+
+
+class Chain(RunHooks):
+    """Several features' hooks as one, called in order: each sees the code as the one before decided it, and the
+    first to skip (or raise ``Stop``) decides."""
+
+    def __init__(self, hooks: list[RunHooks]) -> None:
+        self.hooks = hooks
+
+    def attach(self, emitter: Emitter) -> None:
+        for hook in self.hooks:
+            hook.attach(emitter)
+
+    async def before_model_call(self, state: LoopState) -> None:
+        for hook in self.hooks:
+            await hook.before_model_call(state)
+
+    async def before_execute(self, state: LoopState, step: int, code: str) -> Decision:
+        decided = RUN
+        for hook in self.hooks:
+            decision = await hook.before_execute(state, step, code if decided.code is None else decided.code)
+            if decision.action == "skip":
+                return decision
+            if decision.code is not None:
+                decided = decision
+        return decided
+
+    async def after_execute(self, state: LoopState, step: int, code: str, result: ExecResult) -> None:
+        for hook in self.hooks:
+            await hook.after_execute(state, step, code, result)
+
+
+def chain(*hooks: RunHooks | None) -> RunHooks | None:
+    """The given hooks (None for a feature that is off) as one, or None when there are none."""
+    present = [hook for hook in hooks if hook is not None]
+    if not present:
+        return None
+    return present[0] if len(present) == 1 else Chain(present)

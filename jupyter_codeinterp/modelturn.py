@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from . import tokens
+from .budgets import add_usage
 from .config import CodeInterpreter
 from .events import Emitter
 from .executor import ExecResult
@@ -193,11 +195,20 @@ class ChatModel:
         reply.tool_calls = [calls[i] for i in sorted(calls)]
         for call in reply.tool_calls:
             call.id = call.id or f"call_{uuid.uuid4().hex[:12]}"  # some local servers send none
-        if reply.usage:
-            for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-                st.usage[key] += reply.usage[key]  # type: ignore[literal-required]
-            await em.emit("usage", usage=dict(st.usage))
+        await self._count(st, em, kwargs, reply)
         return reply
+
+    async def _count(self, st: LoopState, em: Emitter, request: dict[str, Any], reply: Reply) -> None:
+        """Add the turn's usage to the run's: as the endpoint reported it, else counted here (``estimated``)."""
+        usage, estimated = reply.usage, False
+        if not usage:
+            prompt = tokens.count_messages(request["messages"], request.get("tools"))
+            calls = [(call.name, call.arguments) for call in reply.tool_calls]
+            completion = tokens.count_reply(reply.content, calls)
+            usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+            estimated = True
+        add_usage(st.usage, usage, estimated=estimated, price=self.config.prices.get(self.config.model))
+        await em.emit("usage", usage=dict(st.usage))
 
     async def _finish_turn(self, em: Emitter, turn: Turn) -> None:
         """The stream finished: show what was held back (markdown prose, redactors' tails)."""

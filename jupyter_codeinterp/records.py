@@ -56,6 +56,22 @@ class RunRecord(TypedDict):
     pending_approval: NotRequired[PendingApproval | None]
 
 
+class ThreadUsage(TypedDict):
+    """What a thread's runs spent together (``budgets.thread_totals``): what per-thread budgets are checked against."""
+
+    tokens: int
+    prompt_tokens: int
+    completion_tokens: int
+    #: Estimated USD; meaningful when ``priced`` (the model had a price in c.CodeInterpreter.prices).
+    cost: float
+    priced: bool
+    #: Some runs' tokens were counted here, the endpoint having reported none.
+    estimated: bool
+    steps: int
+    seconds: float
+    runs: int
+
+
 class ThreadRecord(TypedDict):
     """A thread, as ``GET /codeinterp/threads`` lists it (``messages`` only from ``GET /codeinterp/threads/{id}``)."""
 
@@ -67,6 +83,7 @@ class ThreadRecord(TypedDict):
     runs: NotRequired[list[RunRecord]]
     #: Chat messages as the model saw them (``system``, ``user``, ``assistant``, ``tool``).
     messages: NotRequired[list[dict[str, object]]]
+    usage: NotRequired[ThreadUsage]
 
 
 class ServerConfig(TypedDict):
@@ -84,6 +101,10 @@ class ServerConfig(TypedDict):
     list_models: bool
     #: The default approval mode of new runs (``CodeInterpreter.approval``); each run may ask for another.
     approval: ApprovalMode
+    #: The budgets new runs get (0: no limit): ``run`` and ``thread`` each with tokens, steps, seconds, cost.
+    budget: dict[str, dict[str, float]]
+    #: The model's price (USD per 1M ``input`` / ``output`` tokens), or null when it has none.
+    price: dict[str, float] | None
     problem: str | None
 
 

@@ -98,6 +98,7 @@ class RunReads:
         threads = self.store.list_threads(path)
         for thread in threads:
             thread["runs"] = [self._summary(r) for r in self.store.runs_of_thread(thread["thread_id"])]
+            thread["usage"] = self.store.thread_usage(thread["thread_id"])
         return threads
 
     def get_thread(self, thread_id: str) -> dict[str, Any]:
@@ -107,6 +108,7 @@ class RunReads:
         runs = self.store.runs_of_thread(thread_id, with_steps=True)
         thread["runs"] = [self.get_run(r["run_id"]) if r["run_id"] in self._live else r for r in runs]
         thread["messages"] = self.store.thread_messages(thread_id)
+        thread["usage"] = self.store.thread_usage(thread_id)
         return thread
 
     def _summary(self, run: dict[str, Any]) -> dict[str, Any]:

@@ -14,10 +14,11 @@ import uuid
 from typing import Any, TypeVar
 
 from .approval import PendingApproval
+from .budgets import Amounts, budget_for
 from .config import CodeInterpreter, ConfigError
 from .connection import Connection
 from .events import run_ended
-from .hooks import RunHooks
+from .hooks import RunHooks, chain
 from .liverun import LiveRun
 from .redaction import scrub
 from .run_approvals import RunApprovals
@@ -208,7 +209,9 @@ class RunService(RunReads, StoreCatchUp, RunApprovals):
         # Before anything is recorded: if this fails, nothing is left claiming the kernel.
         approval = req.approval or config.approval
         approvals = PendingApproval() if approval == "ask" else None
-        interp, executor = self._make_interpreter(req.kernel_id, config, approvals)
+        spent = Amounts.of(self.store.thread_usage(thread["thread_id"])) if thread else None
+        hooks = chain(budget_for(config, spent), approvals)  # a step the budget stops is never put to the user
+        interp, executor = self._make_interpreter(req.kernel_id, config, hooks)
         new_title = " ".join(req.prompt.split())[:80] if thread is None else None
         thread_id = new_id("t") if thread is None else thread["thread_id"]
 

@@ -35,6 +35,7 @@ NAMED: dict[str, Any] = {
     "PendingApproval": records.PendingApproval,
     "StepRecord": records.StepRecord,
     "RunRecord": records.RunRecord,
+    "ThreadUsage": records.ThreadUsage,
     "ThreadRecord": records.ThreadRecord,
     "ServerConfig": records.ServerConfig,
     "ConnectionState": records.ConnectionState,

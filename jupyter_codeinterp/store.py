@@ -326,6 +326,21 @@ class Store:
             rows = db.execute(query + " ORDER BY created, rowid LIMIT 500", params).fetchall()
         return [self._run_dict(r) for r in rows]
 
+    def thread_usage(self, thread_id: str) -> dict[str, Any]:
+        """What a thread's runs have spent: tokens, estimated cost, executed steps, seconds (``budgets``)."""
+        from .budgets import thread_totals
+
+        with self._read() as db:
+            runs = db.execute("SELECT usage, created, ended FROM runs WHERE thread_id = ?", (thread_id,)).fetchall()
+            (steps,) = db.execute(
+                "SELECT COUNT(*) FROM steps JOIN runs USING (run_id) WHERE runs.thread_id = ? "
+                "AND status != 'skipped' AND (execution_count IS NOT NULL OR status != 'error')",
+                (thread_id,),
+            ).fetchone()
+        now = time.time()
+        seconds = sum(max(0.0, (r["ended"] or now) - r["created"]) for r in runs)
+        return thread_totals([json.loads(r["usage"]) for r in runs], seconds, steps)
+
     def steps(self, run_id: str) -> list[dict[str, Any]]:
         with self._read() as db:
             rows = db.execute(

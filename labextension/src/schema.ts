@@ -21,6 +21,8 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  estimated?: boolean;
+  cost_usd?: number;
 }
 
 export interface RunStartedEvent {
@@ -160,6 +162,19 @@ export interface RunRecord {
   pending_approval?: PendingApproval | null;
 }
 
+/** What a thread's runs spent together (``budgets.thread_totals``): what per-thread budgets are checked against. */
+export interface ThreadUsage {
+  tokens: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost: number;
+  priced: boolean;
+  estimated: boolean;
+  steps: number;
+  seconds: number;
+  runs: number;
+}
+
 /** A thread, as ``GET /codeinterp/threads`` lists it (``messages`` only from ``GET /codeinterp/threads/{id}``). */
 export interface ThreadRecord {
   thread_id: string;
@@ -169,6 +184,7 @@ export interface ThreadRecord {
   updated: number;
   runs?: RunRecord[];
   messages?: { [key: string]: any }[];
+  usage?: ThreadUsage;
 }
 
 /** ``GET /codeinterp/config``: what the sidebar needs to know, never the key. */
@@ -184,6 +200,8 @@ export interface ServerConfig {
   max_prompt_chars: number;
   list_models: boolean;
   approval: 'auto' | 'ask';
+  budget: { [key: string]: any };
+  price: { [key: string]: any } | null;
   problem: string | null;
 }
 
