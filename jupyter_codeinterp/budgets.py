@@ -1,8 +1,8 @@
 """Budgets: limits on tokens, steps, wall time and estimated cost, per run and per thread, and what usage costs.
 
-The limits are checked by a run hook before each model call, and the step limit of a thread also before each
-execution: a run that has reached a limit, or whose next request would take it past its token budget, stops there
-with a reason that names the limit and its setting. Costs come from a price table (USD per 1M tokens by model);
+The limits are checked by a run hook before each model call: a run that has reached a limit, or whose next request
+would take it past its token budget, stops there with a reason that names the limit and its setting. A thread's step
+limit works like ``max_steps``: a step past it is stopped before it runs. Costs come from a price table (USD per 1M tokens by model);
 where the endpoint reports no usage, the tokens are counted here (``tokens.py``) and marked ``estimated``.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import tokens
@@ -104,7 +104,10 @@ class Budget(RunHooks):
     async def before_model_call(self, state: LoopState) -> None:
         spent = self.spent(state)
         coming = tokens.count_messages(state.messages)  # the prompt of the request about to be made, at least
-        for scope, limits, used in (("run", self.run, spent), ("thread", self.thread, self.before.plus(spent))):
+        # Steps are like max_steps: the model may still answer after the last step allowed; a step past it is stopped
+        # before it runs (``before_execute``). A thread whose earlier runs used them all gets no more model calls.
+        thread_used = replace(self.before.plus(spent), steps=self.before.steps)
+        for scope, limits, used in (("run", self.run, spent), ("thread", self.thread, thread_used)):
             for kind in ("tokens", "seconds", "cost", "steps"):
                 limit = getattr(limits, kind)
                 value = getattr(used, kind)
@@ -184,3 +187,24 @@ def thread_totals(usages: list[dict[str, Any]], seconds: float, steps: int) -> d
         "seconds": round(seconds, 3),
         "runs": len(usages),
     }
+
+
+def add_run(totals: dict[str, Any] | None, usage: Usage, steps: int, seconds: float) -> dict[str, Any]:
+    """A thread's totals with one more run (the CLI keeps a notebook's in its metadata: its runs are a thread)."""
+    before = totals or thread_totals([], 0.0, 0)
+    one = thread_totals([dict(usage)], seconds, steps)
+    summed = {key: before.get(key, 0) + one[key] for key in ("tokens", "prompt_tokens", "completion_tokens", "steps")}
+    return {
+        **summed,
+        "cost": round(float(before.get("cost", 0.0)) + one["cost"], 8),
+        "priced": bool(before.get("priced")) or one["priced"],
+        "estimated": bool(before.get("estimated")) or one["estimated"],
+        "seconds": round(float(before.get("seconds", 0.0)) + seconds, 3),
+        "runs": int(before.get("runs", 0)) + 1,
+    }
+
+
+def describe_spending(tokens: int, estimated: bool, cost: float | None) -> str:
+    """``1,234 tokens (estimated), $0.0012``: how the CLI and the magic show what a run or a thread spent."""
+    text = f"{tokens:,} tokens" + (" (estimated)" if estimated else "")
+    return text + (f", ${cost:.4f}" if cost is not None else "")

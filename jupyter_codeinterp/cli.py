@@ -13,9 +13,12 @@ import json
 import os
 import signal
 import sys
+import time
 from typing import Any, TextIO
 
+from .budgets import Amounts, add_run, budget_for, describe_spending
 from .config import CodeInterpreter, ConfigError, configure
+from .hooks import chain
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -34,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", help="model name (default: $CODEINTERP_MODEL or config)")
     run.add_argument("--max-steps", type=int, help="most code executions before stopping (default 20)")
     run.add_argument("--timeout", type=float, help="seconds one execution may take (default 120)")
+    run.add_argument("--max-tokens", type=int, help="token budget of this run (default: max_run_tokens, 0 = none)")
+    run.add_argument("--max-seconds", type=float, help="wall-clock budget of this run in seconds (default: none)")
+    run.add_argument("--max-cost", type=float, help="estimated-cost budget of this run in USD (needs a price)")
     run.add_argument("--json", action="store_true", help="print every event as one JSON line on stdout")
     run.add_argument(
         "--ask",
@@ -87,8 +93,11 @@ class Progress:
             self._print(f"[{event['level']}] {event['message']}")
         elif kind == "run_ended":
             usage = event["usage"]
-            tokens = f", {usage['total_tokens']} tokens" if usage["total_tokens"] else ""
-            self._print(f"[run] {event['status']} after {event['steps']} step(s){tokens}")
+            spent = describe_spending(usage["total_tokens"], bool(usage.get("estimated")), usage.get("cost_usd"))
+            self._print(f"[run] {event['status']} after {event['steps']} step(s), {spent}")
+
+    def say(self, line: str) -> None:
+        self._print(line)
 
     def _print(self, line: str) -> None:
         print(line, file=self.stream, flush=True)
@@ -135,12 +144,16 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
             write_notebook(nb, path)
 
     executor = KernelExecutor(km)
-    hooks = None
+    approval = None
     if args.ask or config.approval == "ask":
         from .terminal_approval import stdin_approval
 
-        hooks = stdin_approval()
-    interp = Interpreter(config, executor, hooks=hooks)
+        approval = stdin_approval()
+    # The notebook's earlier runs are its thread: what they spent counts against the thread budgets.
+    meta = nb.metadata.setdefault("codeinterp", {})
+    spent_before = meta.get("usage")
+    budget = budget_for(config, Amounts.of(spent_before) if spent_before else None)
+    interp = Interpreter(config, executor, hooks=chain(budget, approval))
     loop = asyncio.get_running_loop()
     interrupted = False
 
@@ -150,12 +163,22 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
         interp.cancel()
 
     loop.add_signal_handler(signal.SIGINT, on_sigint)
+    started = time.monotonic()
     try:
         result = await interp.run(args.prompt, messages=[], emit=on_event, run_id=run_id, workdir=folder)
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         executor.close()
         await km.shutdown_kernel(now=True)
+    executed = result.state.executed if result.state else 0
+    totals = add_run(spent_before, result.usage, executed, time.monotonic() - started)
+    meta["usage"] = totals
+    write_notebook(nb, path)
+    thread_cost = totals["cost"] if totals["priced"] else None
+    progress.say(
+        f"[notebook] {totals['runs']} run(s) so far: {totals['steps']} step(s), "
+        + describe_spending(totals["tokens"], totals["estimated"], thread_cost)
+    )
     if result.status == "completed":
         if not args.json:
             print(result.answer)
@@ -172,6 +195,10 @@ def fail(reason: str, code: int) -> int:
 
 def make_config(args: argparse.Namespace) -> CodeInterpreter:
     config = configure(model=args.model, max_steps=args.max_steps, timeout=args.timeout)
+    budgets = {"max_run_tokens": args.max_tokens, "max_run_seconds": args.max_seconds, "max_run_cost": args.max_cost}
+    for name, value in budgets.items():
+        if value is not None:
+            setattr(config, name, value)
     config.check()
     return config
 

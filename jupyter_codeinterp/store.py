@@ -333,8 +333,8 @@ class Store:
         with self._read() as db:
             runs = db.execute("SELECT usage, created, ended FROM runs WHERE thread_id = ?", (thread_id,)).fetchall()
             (steps,) = db.execute(
-                "SELECT COUNT(*) FROM steps JOIN runs USING (run_id) WHERE runs.thread_id = ? "
-                "AND status != 'skipped' AND (execution_count IS NOT NULL OR status != 'error')",
+                "SELECT COUNT(*) FROM steps AS s JOIN runs AS r USING (run_id) WHERE r.thread_id = ? "
+                "AND s.status != 'skipped' AND (s.execution_count IS NOT NULL OR s.status != 'error')",
                 (thread_id,),
             ).fetchone()
         now = time.time()

@@ -124,15 +124,19 @@ async def test_the_thread_step_budget_counts_the_threads_earlier_runs(
     assert llm.requests == [] and "this thread has used 3 step(s) of its 3 step(s)" in reason
 
 
-async def test_the_thread_step_budget_stops_the_run_after_the_step_that_reached_it(
+async def test_the_thread_step_budget_lets_the_model_answer_but_stops_a_step_past_it(
     llm: ScriptedLLM, make_config: Any, kernel: Any
 ) -> None:
-    llm.script(code("print('first')"), answer("never asked for"))
+    llm.script(code("print('first')"), code("print('second')"))
     rec = await budgeted(make_config(max_thread_steps=2), kernel, "twice", before=Amounts(steps=1))
 
     stopped_by(rec, "max_thread_steps")
-    assert [s["status"] for s in rec.result.steps] == ["ok"], "one more step ran, then the run stopped"
-    assert len(llm.requests) == 1
+    assert [s["status"] for s in rec.result.steps] == ["ok", "skipped"], "one more step ran; the next did not"
+    assert "print('second')" not in str(rec.of_type("step")[-1].get("outputs", "")) and len(llm.requests) == 2
+
+    llm.script(code("print('only')"), answer("Done."))
+    rec = await budgeted(make_config(max_thread_steps=2), kernel, "once", before=Amounts(steps=1))
+    assert rec.result.status == "completed", "the model answered after the last step the thread allowed"
 
 
 @pytest.mark.parametrize(
