@@ -2,8 +2,9 @@
 
 The limits are checked by a run hook before each model call: a run that has reached a limit, or whose next request
 would take it past its token budget, stops there with a reason that names the limit and its setting. A thread's step
-limit works like ``max_steps``: a step past it is stopped before it runs. Costs come from a price table (USD per 1M tokens by model);
-where the endpoint reports no usage, the tokens are counted here (``tokens.py``) and marked ``estimated``.
+limit works like ``max_steps``: a step past it is stopped before it runs. Costs come from a price table (USD per 1M
+tokens by model); where the endpoint reports no usage, the tokens are counted here (``tokens.py``) and marked
+``estimated``.
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cell_approval import MainThreadCalls
 from .config import CodeInterpreter
+from .hooks import RunHooks
 from .inprocess import InProcessExecutor
 from .loop import Interpreter, Message, RunResult, new_id
 from .transcript import run_bundle, to_plain
@@ -132,12 +134,16 @@ def run_in_cell(
     thread_id: str,
     live: bool,
     interval: float = 0.25,
+    hooks: RunHooks | None = None,
+    calls: MainThreadCalls | None = None,
 ) -> tuple[CellRun, LiveDisplay]:
-    """Run ``prompt`` to its end with the code executing on this thread; return how it ended and its display."""
+    """Run ``prompt`` to its end with the code executing on this thread; return how it ended and its display.
+
+    ``calls``: what the hooks need done on this thread (approval's questions), run while it waits."""
     run_id = new_id("run")
     display = LiveDisplay(shell, run_id, live=live, interval=interval)
     executor = InProcessExecutor(shell, after_output=display.refresh)
-    interpreter = Interpreter(config, executor)
+    interpreter = Interpreter(config, executor, hooks=hooks)
     loop = asyncio.new_event_loop()
     done = threading.Event()
     outcome = CellRun()
@@ -165,6 +171,12 @@ def run_in_cell(
     threading.Thread(target=_warm_up, name="codeinterp-imports", daemon=True).start()
     worker = threading.Thread(target=work, name="codeinterp-loop", daemon=True)
     worker.start()
-    outcome.abandoned = not executor.serve(done, on_interrupt=cancel, on_idle=display.refresh)
+
+    def idle() -> None:
+        if calls is not None:
+            calls.run_pending()
+        display.refresh()
+
+    outcome.abandoned = not executor.serve(done, on_interrupt=cancel, on_idle=idle)
     outcome.events = display.snapshot()
     return outcome, display

@@ -7,6 +7,7 @@ nbformat are imported when a run starts. See docs/magic.md.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -17,6 +18,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 if TYPE_CHECKING:
     from argparse import Namespace
 
+    from .budgets import Amounts
     from .cellrun import CellRun
     from .config import CodeInterpreter
 
@@ -41,6 +43,13 @@ def _options(func: _F) -> _F:
             },
         ),
         ("--new-thread", {"action": "store_true", "help": "Start a new conversation instead of continuing the last."}),
+        (
+            "--ask",
+            {
+                "action": "store_true",
+                "help": "Approval mode: show each step's code and ask run / edit / skip / stop before it runs.",
+            },
+        ),
     ]
     for flag, settings in reversed(options):
         func = _typed(argument(flag, **settings))(func)
@@ -59,6 +68,8 @@ class InterpretMagics(Magics):
         #: The conversation so far (only ever appended to, so providers' prompt caches hold).
         self.messages: list[dict[str, Any]] = []
         self.thread_id = ""
+        #: What this conversation's runs have spent, for the thread budgets.
+        self.spent: Amounts | None = None
         #: None: decide by the frontend (a kernel's clients update displays; a terminal prints the transcript).
         self.live_display = live_display
         self.last_run: CellRun | None = None
@@ -80,7 +91,7 @@ class InterpretMagics(Magics):
         """
         args = parse_argstring(self.interpret, line)
         if args.new_thread:
-            self.messages, self.thread_id = [], ""
+            self.messages, self.thread_id, self.spent = [], "", None
         config = self._config(args)
         if cell is None:
             self._show_config(config)
@@ -88,13 +99,16 @@ class InterpretMagics(Magics):
         prompt = cell.strip()
         if not prompt:
             raise UsageError("codeinterp: the cell is empty; write your request below %%interpret.")
-        self._run(config, prompt)
+        self._run(config, prompt, ask=args.ask or config.approval == "ask")
 
     # -- one run --------------------------------------------------------------------------------------
 
-    def _run(self, config: CodeInterpreter, prompt: str) -> None:
+    def _run(self, config: CodeInterpreter, prompt: str, *, ask: bool) -> None:
+        from .budgets import Amounts, budget_for
+        from .cell_approval import MainThreadCalls, kernel_approval
         from .cellrun import run_in_cell
         from .config import ConfigError
+        from .hooks import chain
         from .loop import new_id
         from .redaction import redact
 
@@ -108,14 +122,11 @@ class InterpretMagics(Magics):
             config.check()
         except ConfigError as exc:
             raise UsageError(f"codeinterp: {exc}") from None
-        if config.approval == "ask":
-            # Never run unapproved code where approval was asked for.
-            raise UsageError(
-                "codeinterp: approval mode 'ask' is set (c.CodeInterpreter.approval), and %%interpret cannot ask "
-                "before running code yet, so nothing ran. Use the sidebar or `jupyter codeinterp run --ask`."
-            )
         if not self.thread_id:
-            self.messages, self.thread_id = [], new_id("thread")
+            self.messages, self.thread_id, self.spent = [], new_id("thread"), None
+        calls = MainThreadCalls()
+        hooks = chain(budget_for(config, self.spent), kernel_approval(calls) if ask else None)
+        started = time.monotonic()
         live = self.live_display if self.live_display is not None else getattr(self.shell, "kernel", None) is not None
         outcome, display = run_in_cell(
             self.shell,
@@ -125,9 +136,16 @@ class InterpretMagics(Magics):
             thread_id=self.thread_id,
             live=live,
             interval=self.update_interval,
+            hooks=hooks,
+            calls=calls,
         )
         self.last_run = outcome
         result = outcome.result
+        if result is not None and result.state is not None:
+            usage = result.usage
+            cost = float(usage.get("cost_usd", 0.0))
+            ran = Amounts(usage["total_tokens"], result.state.executed, time.monotonic() - started, cost)
+            self.spent = (self.spent or Amounts()).plus(ran)
         if outcome.abandoned or outcome.error is not None or result is None:
             # The worker may still hold the old list: the next run starts a fresh conversation.
             self.messages, self.thread_id = [], ""
