@@ -179,7 +179,7 @@ def api(jp_fetch: Any, jp_ws_fetch: Any, http_server_client: Any, jp_auth_header
 
 @pytest.fixture
 def kernel_id(api: Api, jp_asyncio_loop: asyncio.AbstractEventLoop) -> str:
-    """A real python3 kernel started by the server (its cwd is the server's root dir)."""
+    """A real python3 kernel started by the server (POST /api/kernels, no path: its cwd is the server process's)."""
     return jp_asyncio_loop.run_until_complete(api.new_kernel())
 
 

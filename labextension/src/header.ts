@@ -1,9 +1,14 @@
-/** The sidebar's header: its name, the bound notebook and its kernel's status, and New thread. */
+/**
+ * The sidebar's header: its name, the bound notebook and its kernel's status (sandboxed or not,
+ * with the offer to switch), New thread, and what the thread's runs have spent.
+ */
 
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
 import { button, el } from './dom';
+import { renderSandbox } from './sandboxBadge';
+import { describeSpending, ISpending } from './spending';
 
 export class SidebarHeader extends Widget {
   constructor(newThread: () => void) {
@@ -24,12 +29,19 @@ export class SidebarHeader extends Widget {
     this._notebookName = el('span', 'jp-codeinterp-notebook');
     this._kernel = el('span', 'jp-codeinterp-kernel');
     this._kernel.setAttribute('aria-live', 'polite');
-    context.append(this._notebookName, this._kernel);
-    this.node.append(titleRow, context);
+    this._sandbox = el('span', 'jp-codeinterp-sandbox');
+    context.append(this._notebookName, this._kernel, this._sandbox);
+    this._spending = el('div', 'jp-codeinterp-thread-spending');
+    this._spending.hidden = true;
+    this.node.append(titleRow, context, this._spending);
   }
 
   /** Show the notebook (or none) and its kernel; New thread only when one can start. */
-  update_(panel: NotebookPanel | null, canStartThread: boolean): void {
+  update_(
+    panel: NotebookPanel | null,
+    canStartThread: boolean,
+    spending: ISpending | null = null
+  ): void {
     this._notebookName.textContent = panel
       ? (panel.context.localPath.split('/').pop() ?? panel.context.localPath)
       : 'No notebook';
@@ -45,7 +57,22 @@ export class SidebarHeader extends Widget {
       : '';
     this._kernel.hidden = !panel;
     this._newThread.disabled = !canStartThread;
+    const sandboxKey = `${ctx?.session?.kernel?.name ?? ''}|${Object.keys(ctx?.specsManager.specs?.kernelspecs ?? {}).join(',')}`;
+    if (sandboxKey !== this._sandboxKey) {
+      this._sandboxKey = sandboxKey;
+      renderSandbox(this._sandbox, ctx);
+    }
+    const shown = !!panel && !!spending && spending.runs > 0;
+    this._spending.hidden = !shown;
+    if (shown && spending) {
+      const runs = `${spending.runs} run${spending.runs === 1 ? '' : 's'}`;
+      this._spending.textContent = `This thread: ${runs} · ${describeSpending(spending)}`;
+    }
   }
+
+  private _sandbox: HTMLSpanElement;
+  private _sandboxKey = '';
+  private _spending: HTMLDivElement;
 
   private _notebookName: HTMLSpanElement;
   private _kernel: HTMLSpanElement;

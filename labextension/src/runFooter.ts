@@ -1,5 +1,5 @@
 /**
- * The footer of a run view: the run's status and token usage, why it did not complete (with a
+ * The footer of a run view: the run's status, its tokens and estimated cost, why it did not complete (with a
  * hint for the usual causes), and "Trust outputs" once an ended run has outputs trust would change.
  * Screen readers hear the status when it changes, not every tick of a step's timer.
  */
@@ -7,6 +7,7 @@
 import { Widget } from '@lumino/widgets';
 
 import { IRunState, isActive } from './runState';
+import { describeSpending, sumSpending } from './spending';
 import { confirmTrust, hasActiveContent } from './trust';
 
 export class RunFooter extends Widget {
@@ -66,8 +67,12 @@ export class RunFooter extends Widget {
     if (u.total_tokens > 0) {
       const usage = document.createElement('span');
       usage.className = 'jp-codeinterp-usage';
-      usage.title = `${u.prompt_tokens.toLocaleString()} prompt + ${u.completion_tokens.toLocaleString()} completion tokens`;
-      usage.textContent = `${u.total_tokens.toLocaleString()} tokens (${u.prompt_tokens.toLocaleString()} in · ${u.completion_tokens.toLocaleString()} out)`;
+      usage.title =
+        `${u.prompt_tokens.toLocaleString()} prompt + ${u.completion_tokens.toLocaleString()} completion tokens` +
+        (u.estimated
+          ? ' (estimated: the endpoint reported none, so the server counted them)'
+          : '');
+      usage.textContent = describeSpending(sumSpending([u]));
       node.appendChild(usage);
     }
     if (offerTrust) {

@@ -24,6 +24,7 @@ import {
 import { RunFollower } from './runFollower';
 import { eventsFromRecord, isActive } from './runState';
 import { RunView } from './runView';
+import { ISpending, sumSpending } from './spending';
 import {
   historyAction,
   latestThread,
@@ -92,6 +93,11 @@ export class NotebookSession {
       }
     }
     return null;
+  }
+
+  /** What the runs of this thread shown here have spent together. */
+  spending(): ISpending {
+    return sumSpending([...this._runs.values()].map(view => view.state.usage));
   }
 
   get changed(): ISignal<this, void> {

@@ -265,7 +265,11 @@ export class CodeInterpreterSidebar extends Panel {
     const running = !!session?.activeRunId;
     const kernel = !!this._panel?.sessionContext.session?.kernel;
     const problem = !!this._config?.problem || !!this._configError;
-    this._header.update_(this._panel, !!session && !running);
+    this._header.update_(
+      this._panel,
+      !!session && !running,
+      session?.spending() ?? null
+    );
     this._composer.setState({
       ready: !!session,
       running,
