@@ -19,6 +19,7 @@ from typing import Any
 
 from .cell_approval import MainThreadCalls
 from .config import CodeInterpreter
+from .filetrack import FileTracker
 from .hooks import RunHooks
 from .inprocess import InProcessExecutor
 from .loop import Interpreter, Message, RunResult, new_id
@@ -136,6 +137,7 @@ def run_in_cell(
     interval: float = 0.25,
     hooks: RunHooks | None = None,
     calls: MainThreadCalls | None = None,
+    tracker: FileTracker | None = None,
 ) -> tuple[CellRun, LiveDisplay]:
     """Run ``prompt`` to its end with the code executing on this thread; return how it ended and its display.
 
@@ -144,6 +146,8 @@ def run_in_cell(
     display = LiveDisplay(shell, run_id, live=live, interval=interval)
     executor = InProcessExecutor(shell, after_output=display.refresh)
     interpreter = Interpreter(config, executor, hooks=hooks)
+    if tracker is not None:
+        tracker.bind(executor.evaluate)  # the files the code writes, seen from this very process
     loop = asyncio.new_event_loop()
     done = threading.Event()
     outcome = CellRun()

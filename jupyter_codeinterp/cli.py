@@ -16,8 +16,10 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .attachments import AttachmentError, copy_into
 from .budgets import Amounts, add_run, budget_for, describe_spending
 from .config import CodeInterpreter, ConfigError, configure
+from .filetrack import FileTracker
 from .hooks import chain
 
 EXIT_FAILED = 1
@@ -41,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-seconds", type=float, help="wall-clock budget of this run in seconds (default: none)")
     run.add_argument("--max-cost", type=float, help="estimated-cost budget of this run in USD (needs a price)")
     run.add_argument("--json", action="store_true", help="print every event as one JSON line on stdout")
+    run.add_argument(
+        "--file",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="attach a file: copied into the notebook's folder and profiled for the model (repeatable)",
+    )
+    run.add_argument("--overwrite", action="store_true", help="let --file replace a file of that name in the folder")
     run.add_argument(
         "--ask",
         action="store_true",
@@ -70,6 +80,8 @@ class Progress:
         self.stream = stream
         self.max_steps = max_steps
         self._last: tuple[int, str] | None = None
+        #: The files the run's steps created or changed, in order.
+        self.written: list[str] = []
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event["type"]
@@ -85,6 +97,9 @@ class Progress:
                 if event.get("execution_count") is not None:
                     extra += f" (In [{event['execution_count']}])"
                 self._print(f"{label} completed:{extra}")
+                if event.get("files"):
+                    self.written.extend(f["path"] for f in event["files"] if f["path"] not in self.written)
+                    self._print(f"{label} wrote: " + ", ".join(f["path"] for f in event["files"]))
             else:
                 self._print(f"{label} {STAGE_LABELS.get(stage, stage)}")
         elif kind == "kernel_restarted":
@@ -118,6 +133,10 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
     try:
         nb = read_notebook(path)
     except ValueError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    try:
+        attached = [copy_into(f, folder, overwrite=args.overwrite, max_bytes=config.max_file_bytes) for f in args.file]
+    except (AttachmentError, OSError) as exc:
         return fail(str(exc), EXIT_USAGE)
     kernel_name = nb.metadata.get("kernelspec", {}).get("name") or "python3"
     km = AsyncKernelManager(kernel_name=kernel_name)
@@ -153,7 +172,9 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
     meta = nb.metadata.setdefault("codeinterp", {})
     spent_before = meta.get("usage")
     budget = budget_for(config, Amounts.of(spent_before) if spent_before else None)
-    interp = Interpreter(config, executor, hooks=chain(budget, approval))
+    tracker = FileTracker([os.path.join(folder, name) for name in attached])
+    tracker.bind(executor.evaluate)
+    interp = Interpreter(config, executor, hooks=chain(budget, approval, tracker))
     loop = asyncio.get_running_loop()
     interrupted = False
 
@@ -165,7 +186,9 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
     loop.add_signal_handler(signal.SIGINT, on_sigint)
     started = time.monotonic()
     try:
-        result = await interp.run(args.prompt, messages=[], emit=on_event, run_id=run_id, workdir=folder)
+        result = await interp.run(
+            args.prompt, messages=[], emit=on_event, run_id=run_id, workdir=folder, files=attached
+        )
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         executor.close()
@@ -174,6 +197,8 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
     totals = add_run(spent_before, result.usage, executed, time.monotonic() - started)
     meta["usage"] = totals
     write_notebook(nb, path)
+    if progress.written:
+        progress.say("[files] written by this run: " + ", ".join(progress.written))
     thread_cost = totals["cost"] if totals["priced"] else None
     progress.say(
         f"[notebook] {totals['runs']} run(s) so far: {totals['steps']} step(s), "

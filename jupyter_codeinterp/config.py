@@ -73,6 +73,9 @@ class CodeInterpreter(Configurable):
     max_thread_steps = Int(0, help="Most code executions in all the runs of one thread.").tag(config=True)
     max_thread_seconds = Float(0.0, help="Most wall-clock seconds of all the runs of one thread.").tag(config=True)
     max_thread_cost = Float(0.0, help="Most estimated cost in USD of one thread's runs together.").tag(config=True)
+    max_file_bytes = Int(
+        512 * 1024 * 1024, help="Largest file that can be attached to a prompt (512 MB, as the hosted tool)."
+    ).tag(config=True)
     prices = Dict(
         help='USD per 1M tokens by model, for estimated cost: {"gpt-4.1-mini": {"input": 0.4, "output": 1.6}}. '
         "A model missing here has no cost shown.",

@@ -49,11 +49,29 @@ class _Base(TypedDict):
     time: float
 
 
+class FileChange(TypedDict):
+    """A file a step created or changed in the working folder (path relative to it)."""
+
+    path: str
+    size: int
+    change: Literal["created", "modified"]
+
+
+class FileAnnotation(TypedDict):
+    """A file the answer names, ``answer[start:end]``: the local form of the hosted tool's file citation."""
+
+    path: str
+    start: int
+    end: int
+
+
 class RunStartedEvent(_Base):
     type: Literal["run_started"]
     thread_id: str
     prompt: str
     model: str
+    #: The files attached to the prompt (paths relative to the working folder).
+    files: NotRequired[list[str]]
 
 
 class TextDeltaEvent(_Base):
@@ -81,6 +99,10 @@ class StepEvent(_Base):
     elapsed: NotRequired[float]
     #: completed, for timeout and kernel_restarted: what happened, in words.
     message: NotRequired[str]
+    #: completed: the files the step created or changed, when any; ``files_truncated``: the folder scan was cut
+    #: short (a large folder) or more files changed than are listed.
+    files: NotRequired[list[FileChange]]
+    files_truncated: NotRequired[bool]
 
 
 class UsageEvent(_Base):
@@ -135,6 +157,8 @@ class RunEndedEvent(_Base):
     answer: str
     usage: Usage
     steps: int
+    #: Files the run wrote that the answer names (as a path or a ``sandbox:/mnt/data/`` link).
+    annotations: NotRequired[list[FileAnnotation]]
 
 
 Event = (

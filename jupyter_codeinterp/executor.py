@@ -40,6 +40,9 @@ class ExecResult:
     execution_count: int | None = None
     #: For timeout / kernel_restarted: what happened, in words for the user and the model.
     message: str = ""
+    #: The files the step created or changed in the working folder (``filetrack``), and whether that list is partial.
+    files: list[dict[str, Any]] = field(default_factory=list)
+    files_truncated: bool = False
 
 
 class Executor(Protocol):
@@ -267,16 +270,27 @@ class KernelExecutor:
             return None
 
     async def _ask_cwd(self) -> str | None:
+        value = await self.evaluate("__import__('os').getcwd()", timeout=None)
+        return value if isinstance(value, str) else None
+
+    async def evaluate(self, expression: str, timeout: float | None = 10.0) -> Any:
+        """The value of a Python ``expression`` (a literal) evaluated in the kernel silently, as a user expression:
+        no output, no execution count, nothing in the history. Raises if the kernel does not answer in time or the
+        expression fails."""
+        return await asyncio.wait_for(self._evaluate(expression), timeout)
+
+    async def _evaluate(self, expression: str) -> Any:
         client = await self._get_client()
-        expression = {"cwd": "__import__('os').getcwd()"}
-        msg_id = client.execute("", silent=True, store_history=False, user_expressions=expression)
+        msg_id = client.execute("", silent=True, store_history=False, user_expressions={"value": expression})
         while True:
             reply = await client.get_shell_msg(timeout=None)
             if reply.get("parent_header", {}).get("msg_id") == msg_id:
                 break
-        text = reply["content"].get("user_expressions", {}).get("cwd", {}).get("data", {}).get("text/plain")
-        value = ast.literal_eval(text) if isinstance(text, str) else None
-        return value if isinstance(value, str) else None
+        value = reply["content"].get("user_expressions", {}).get("value", {})
+        if value.get("status") != "ok":
+            raise RuntimeError(f"{value.get('ename', 'Error')}: {value.get('evalue', '')}")
+        text = value.get("data", {}).get("text/plain")
+        return ast.literal_eval(text) if isinstance(text, str) else None
 
     async def _interrupt_quietly(self) -> None:
         try:

@@ -36,6 +36,11 @@ class RunHooks:
     def attach(self, emitter: Emitter) -> None:
         """Called once per run, before its first event: hooks that report (approval) emit through ``emitter``."""
 
+    async def turn_notes(self, state: LoopState) -> str:
+        """Called once per run before its first model call: text told to the model after the prompt (e.g. the
+        profiles of attached files); empty for nothing."""
+        return ""
+
     async def before_model_call(self, state: LoopState) -> None:
         """Called before each request to the model (e.g. a budget check)."""
 
@@ -57,6 +62,10 @@ class Chain(RunHooks):
     def attach(self, emitter: Emitter) -> None:
         for hook in self.hooks:
             hook.attach(emitter)
+
+    async def turn_notes(self, state: LoopState) -> str:
+        notes = [await hook.turn_notes(state) for hook in self.hooks]
+        return "\n\n".join(note for note in notes if note)
 
     async def before_model_call(self, state: LoopState) -> None:
         for hook in self.hooks:

@@ -97,6 +97,11 @@ class InProcessExecutor:
                     self._interrupt_locked()
             raise
 
+    async def evaluate(self, expression: str, timeout: float | None = 10.0) -> Any:
+        """Evaluate ``expression`` in a namespace of its own (file snapshots and profiles): this process is the
+        kernel, so it sees the kernel's folder; off the worker loop, so the loop stays responsive."""
+        return await asyncio.wait_for(asyncio.to_thread(eval, expression, {}), timeout)
+
     async def interrupt(self) -> None:
         with self._lock:
             if self._running is not None:

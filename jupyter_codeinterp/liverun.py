@@ -43,6 +43,8 @@ class LiveRun:
     #: ``ask``: the run pauses before each execution; its ``approval.PendingApproval`` hook waits for decisions.
     approval: str = "auto"
     approvals: Any = None
+    #: The files attached to the prompt, relative to the server's root.
+    files: list[str] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
@@ -105,4 +107,6 @@ class LiveRun:
             "last_seq": self.last_seq,
             "approval": self.approval,
             "pending_approval": self.state.pending_approval,
+            "files": self.state.files,
+            "annotations": self.state.annotations,
         }

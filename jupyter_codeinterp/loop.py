@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .citations import cite_files
 from .config import CodeInterpreter, ConfigError
 from .events import Emitter, EventSink, Output, StepStatus, Usage
 from .executor import ExecResult, Executor, KernelUnavailable
@@ -97,6 +98,7 @@ class Interpreter:
         workdir: str | None = None,
         start_seq: int = 0,
         context: str = "",
+        files: list[str] | None = None,
     ) -> RunResult:
         """Run ``prompt`` to an answer. ``context`` is told to the model with the prompt but not shown as it
         (e.g. that the kernel changed since the thread's last turn).
@@ -110,8 +112,11 @@ class Interpreter:
         self.hooks.attach(emitter)
         # This run's messages and steps are those appended from here on.
         self._first_added, self._first_step = len(state.added), len(state.steps)
-        await emitter.emit("run_started", thread_id=thread_id, prompt=prompt, model=self.config.model)
+        attached = {"files": list(files)} if files else {}
+        await emitter.emit("run_started", thread_id=thread_id, prompt=prompt, model=self.config.model, **attached)
         said = f"{context}\n\n{prompt}" if context else prompt
+        notes = await self.hooks.turn_notes(state)  # e.g. profiles of the files the model gets
+        said = f"{said}\n\n{notes}" if notes else said
         self._task = asyncio.ensure_future(self._loop(said, state, emitter, workdir))
         if self._cancel_requested:
             self._task.cancel()
@@ -148,6 +153,8 @@ class Interpreter:
 
     async def _end(self, state: LoopState, em: Emitter, status: str, reason: str) -> RunResult:
         answer = redact(state.answer, self.config.api_key) if status == "completed" else ""
+        written = [f["path"] for step in state.steps[self._first_step :] for f in step.get("files", [])]
+        cited = {"annotations": annotations} if (annotations := cite_files(answer, written)) else {}
         await em.emit(
             "run_ended",
             status=status,
@@ -155,6 +162,7 @@ class Interpreter:
             answer=answer,
             usage=state.usage,
             steps=len(state.steps),
+            **cited,
         )
         added, steps = state.added[self._first_added :], state.steps[self._first_step :]
         return RunResult(status, reason, answer, steps, state.usage, added, em.run_id, em.seq, state)
@@ -393,6 +401,10 @@ class Interpreter:
         }
         if result.message:
             record["message"] = result.message
+        if result.files:
+            record["files"] = result.files
+        if result.files_truncated:
+            record["files_truncated"] = True
         record = scrub(record, self.config.api_key)
         st.steps.append(record)
         await em.step(step, "completed", **{k: v for k, v in record.items() if k != "step"})

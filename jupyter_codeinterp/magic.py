@@ -108,6 +108,7 @@ class InterpretMagics(Magics):
         from .cell_approval import MainThreadCalls, kernel_approval
         from .cellrun import run_in_cell
         from .config import ConfigError
+        from .filetrack import FileTracker
         from .hooks import chain
         from .loop import new_id
         from .redaction import redact
@@ -125,7 +126,8 @@ class InterpretMagics(Magics):
         if not self.thread_id:
             self.messages, self.thread_id, self.spent = [], new_id("thread"), None
         calls = MainThreadCalls()
-        hooks = chain(budget_for(config, self.spent), kernel_approval(calls) if ask else None)
+        tracker = FileTracker(first_turn=not self.messages)
+        hooks = chain(budget_for(config, self.spent), kernel_approval(calls) if ask else None, tracker)
         started = time.monotonic()
         live = self.live_display if self.live_display is not None else getattr(self.shell, "kernel", None) is not None
         outcome, display = run_in_cell(
@@ -138,6 +140,7 @@ class InterpretMagics(Magics):
             interval=self.update_interval,
             hooks=hooks,
             calls=calls,
+            tracker=tracker,
         )
         self.last_run = outcome
         result = outcome.result

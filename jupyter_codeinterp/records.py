@@ -6,7 +6,7 @@ from typing import Literal
 
 from typing_extensions import NotRequired, TypedDict
 
-from .events import Output, RunStatus, Usage
+from .events import FileAnnotation, FileChange, Output, RunStatus, Usage
 
 #: A run's approval mode: ``ask`` pauses before each execution for the user's decision.
 ApprovalMode = Literal["auto", "ask"]
@@ -31,6 +31,9 @@ class StepRecord(TypedDict):
     elapsed: float | None
     #: What happened to the step in words (a timeout, a kernel restart); empty when nothing needs saying.
     message: str
+    #: The files the step created or changed; ``files_truncated``: that list may be partial.
+    files: list[FileChange]
+    files_truncated: bool
 
 
 class RunRecord(TypedDict):
@@ -54,6 +57,10 @@ class RunRecord(TypedDict):
     approval: NotRequired[ApprovalMode]
     #: Live runs only: the step awaiting the user's decision, or null.
     pending_approval: NotRequired[PendingApproval | None]
+    #: The files attached to the prompt (paths relative to the server's root).
+    files: list[str]
+    #: Files the run wrote that its answer names.
+    annotations: list[FileAnnotation]
 
 
 class ThreadUsage(TypedDict):

@@ -14,10 +14,12 @@ import uuid
 from typing import Any, TypeVar
 
 from .approval import PendingApproval
+from .attachments import AttachmentError, resolve
 from .budgets import Amounts, budget_for
 from .config import CodeInterpreter, ConfigError
 from .connection import Connection
 from .events import run_ended
+from .filetrack import FileTracker
 from .hooks import RunHooks, chain
 from .liverun import LiveRun
 from .redaction import scrub
@@ -26,7 +28,7 @@ from .run_reads import RunReads
 from .run_recovery import RESTART_REASON, StoreCatchUp
 from .store import Store
 from .store_errors import StoreFailure
-from .validation import Conflict, NotFound, StartRequest, Unavailable
+from .validation import BadRequest, Conflict, NotFound, PayloadTooLarge, StartRequest, Unavailable
 
 __all__ = ["RESTART_REASON", "SHUTDOWN_REASON", "STORE_FAILED_REASON", "RunService"]
 
@@ -209,9 +211,13 @@ class RunService(RunReads, StoreCatchUp, RunApprovals):
         # Before anything is recorded: if this fails, nothing is left claiming the kernel.
         approval = req.approval or config.approval
         approvals = PendingApproval() if approval == "ask" else None
+        attached = self._attachments(req, config)
         spent = Amounts.of(self.store.thread_usage(thread["thread_id"])) if thread else None
-        hooks = chain(budget_for(config, spent), approvals)  # a step the budget stops is never put to the user
+        tracker = FileTracker(attached, first_turn=thread is None)
+        # A step the budget stops is never put to the user; the folder is looked at only around what really runs.
+        hooks = chain(budget_for(config, spent), approvals, tracker)
         interp, executor = self._make_interpreter(req.kernel_id, config, hooks)
+        tracker.bind(executor.evaluate)
         new_title = " ".join(req.prompt.split())[:80] if thread is None else None
         thread_id = new_id("t") if thread is None else thread["thread_id"]
 
@@ -226,6 +232,7 @@ class RunService(RunReads, StoreCatchUp, RunApprovals):
             interp=interp,
             approval=approval,
             approvals=approvals,
+            files=list(req.files),
         )
         self.store.create_run(
             run.run_id,
@@ -243,6 +250,20 @@ class RunService(RunReads, StoreCatchUp, RunApprovals):
         run.task = asyncio.ensure_future(self._drive(run, executor))
         self.log.info("codeinterp: run %s started on kernel %s (thread %s)", run.run_id, run.kernel_id, thread_id)
         return {"run_id": run.run_id, "thread_id": thread_id}
+
+    def _attachments(self, req: StartRequest, config: CodeInterpreter) -> list[str]:
+        """The attached files as absolute paths, each checked (404 missing, 413 too large, 400 out of the root)."""
+        paths = []
+        for name in req.files:
+            try:
+                paths.append(str(resolve(self.root_dir, name, config.max_file_bytes)))
+            except AttachmentError as exc:
+                if exc.missing:
+                    raise NotFound(f"Attached file {exc}.") from None
+                if "the limit is" in str(exc):
+                    raise PayloadTooLarge(f"Attached file {exc}.") from None
+                raise BadRequest(f"Attached file {exc}.") from None
+        return paths
 
     def _resolve_thread(self, req: StartRequest) -> dict[str, Any] | None:
         if req.thread_id == "new":
@@ -300,6 +321,7 @@ class RunService(RunReads, StoreCatchUp, RunApprovals):
                 workdir=await executor.working_directory(),
                 start_seq=0,
                 context=context,
+                files=run.files,
             )
         except StoreFailure as failure:  # the thread's history could not be read
             run.store_failure = failure

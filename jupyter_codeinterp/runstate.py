@@ -43,6 +43,9 @@ class StepState:
     execution_count: int | None = None
     elapsed: float | None = None
     message: str = ""
+    #: The files the step created or changed, and whether that list was cut short.
+    files: list[dict[str, Any]] = field(default_factory=list)
+    files_truncated: bool = False
     #: Server time of the step's first ``in_progress`` event (it began to execute).
     running_since: float | None = None
 
@@ -60,6 +63,8 @@ class StepState:
             "execution_count": self.execution_count,
             "elapsed": self.elapsed,
             "message": self.message,
+            "files": list(self.files),
+            "files_truncated": self.files_truncated,
         }
 
 
@@ -93,6 +98,9 @@ class RunState:
     steps: dict[int, StepState] = field(default_factory=dict)
     #: While ``waiting_for_approval``: the paused step and exactly the code that would run.
     pending_approval: dict[str, Any] | None = None
+    #: The files attached to the prompt, and the answer's citations of files the run wrote.
+    files: list[str] = field(default_factory=list)
+    annotations: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def of(cls, events: list[dict[str, Any]]) -> RunState:
@@ -121,6 +129,7 @@ class RunState:
             self.thread_id = event.get("thread_id", "")
             self.prompt = event.get("prompt", "")
             self.model = event.get("model", "")
+            self.files = list(event.get("files", []))
             self.status = "running"
             self.started = event.get("time")
         elif kind == "text_delta":
@@ -151,6 +160,7 @@ class RunState:
             self.answer = event.get("answer", "")
             self.usage = {**zero_usage(), **(event.get("usage") or self.usage)}
             self.ended = event.get("time")
+            self.annotations = list(event.get("annotations", []))
             if self.answer and not self._ends_with_text(self.answer):
                 self.items.append(Item("text", text=self.answer))
         return True
@@ -201,6 +211,8 @@ class RunState:
             step.execution_count = event.get("execution_count")
             step.elapsed = event.get("elapsed")
             step.message = event.get("message", "")
+            step.files = list(event.get("files", []))
+            step.files_truncated = bool(event.get("files_truncated", False))
 
     def step_records(self) -> list[dict[str, Any]]:
         return [self.steps[n].record() for n in sorted(self.steps)]

@@ -23,6 +23,8 @@ from . import events, records
 #: The named types the schema defines, in the order they are written.
 NAMED: dict[str, Any] = {
     "Usage": events.Usage,
+    "FileChange": events.FileChange,
+    "FileAnnotation": events.FileAnnotation,
     "RunStartedEvent": events.RunStartedEvent,
     "TextDeltaEvent": events.TextDeltaEvent,
     "StepEvent": events.StepEvent,

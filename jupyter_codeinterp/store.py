@@ -30,7 +30,7 @@ __all__ = ["SCHEMA_VERSION", "Store", "StoreError", "StoreFailure"]
 
 _RUN_COLUMNS = (
     "run_id, thread_id, kernel_id, notebook_path, prompt, model, status, reason, answer, usage, "
-    "created, ended, last_seq"
+    "created, ended, last_seq, files, annotations"
 )
 #: Runs in these statuses were going on when their server stopped (``runstate.ACTIVE_STATUSES``).
 _ACTIVE = tuple(sorted(ACTIVE_STATUSES))
@@ -244,8 +244,9 @@ class Store:
     @staticmethod
     def _put_step(db: sqlite3.Connection, run_id: str, step: dict[str, Any]) -> None:
         db.execute(
-            "INSERT OR REPLACE INTO steps (run_id, step, code, outputs, status, execution_count, elapsed, message) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO steps "
+            "(run_id, step, code, outputs, status, execution_count, elapsed, message, files, files_truncated) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run_id,
                 int(step["step"]),
@@ -255,6 +256,8 @@ class Store:
                 step.get("execution_count"),
                 step.get("elapsed"),
                 _text(step.get("message", "")),
+                _dumps(step.get("files", [])),
+                int(bool(step.get("files_truncated", False))),
             ),
         )
 
@@ -344,16 +347,26 @@ class Store:
     def steps(self, run_id: str) -> list[dict[str, Any]]:
         with self._read() as db:
             rows = db.execute(
-                "SELECT step, code, outputs, status, execution_count, elapsed, message "
+                "SELECT step, code, outputs, status, execution_count, elapsed, message, files, files_truncated "
                 "FROM steps WHERE run_id = ? ORDER BY step",
                 (run_id,),
             ).fetchall()
-        return [{**dict(r), "outputs": json.loads(r["outputs"])} for r in rows]
+        return [
+            {
+                **dict(r),
+                "outputs": json.loads(r["outputs"]),
+                "files": json.loads(r["files"]),
+                "files_truncated": bool(r["files_truncated"]),
+            }
+            for r in rows
+        ]
 
     @staticmethod
     def _run_dict(row: sqlite3.Row) -> dict[str, Any]:
         run = dict(row)
         run["usage"] = json.loads(run["usage"])
+        run["files"] = json.loads(run["files"])
+        run["annotations"] = json.loads(run["annotations"])
         return run
 
     # -- events ----------------------------------------------------------------------------------------
@@ -373,6 +386,8 @@ class Store:
         db.execute("UPDATE runs SET last_seq = MAX(last_seq, ?) WHERE run_id = ?", (seq, run_id))
         if kind == "run_started":
             db.execute("UPDATE runs SET status = 'running' WHERE run_id = ? AND status = 'queued'", (run_id,))
+            if event.get("files"):
+                db.execute("UPDATE runs SET files = ? WHERE run_id = ?", (_dumps(event["files"]), run_id))
         elif kind == "approval_requested":
             # Paused for the user: a restart finds it active (and fails it, keeping its finished steps).
             db.execute("UPDATE runs SET status = 'waiting_for_approval' WHERE run_id = ?", (run_id,))
@@ -387,13 +402,15 @@ class Store:
             Store._put_step(db, run_id, event)
         elif kind == "run_ended":
             db.execute(
-                "UPDATE runs SET status = ?, reason = ?, answer = ?, usage = ?, ended = ? WHERE run_id = ?",
+                "UPDATE runs SET status = ?, reason = ?, answer = ?, usage = ?, ended = ?, annotations = ? "
+                "WHERE run_id = ?",
                 (
                     event["status"],
                     _text(event["reason"]),
                     _text(event["answer"]),
                     _dumps(event["usage"]),
                     event.get("time"),
+                    _dumps(event.get("annotations", [])),
                     run_id,
                 ),
             )

@@ -12,7 +12,7 @@ import sqlite3
 from .store_errors import StoreError
 
 #: The schema this release writes. Bump it with a new entry in ``MIGRATIONS``.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Schema 1 (0.1), created as it was; a new store then takes every migration, exactly as an old one does.
 
@@ -78,6 +78,13 @@ CREATE TABLE IF NOT EXISTS events (
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # Messages are recorded as they are appended, each with the seq of the event that announced it.
     2: ("ALTER TABLE messages ADD COLUMN seq INTEGER",),
+    # Files in and out: what was attached to a run, what each step wrote, which of them the answer names.
+    3: (
+        "ALTER TABLE runs ADD COLUMN files TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE runs ADD COLUMN annotations TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE steps ADD COLUMN files TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE steps ADD COLUMN files_truncated INTEGER NOT NULL DEFAULT 0",
+    ),
 }
 
 

@@ -10,7 +10,7 @@ import json
 import math
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
@@ -159,6 +159,8 @@ class StartRequest:
     model: str | None = None
     #: ``ask``: pause before each execution; ``auto``: do not; ``None``: ``CodeInterpreter.approval``.
     approval: str | None = None
+    #: Files attached to the prompt, relative to the server's root (checked against the disk by the service).
+    files: list[str] = field(default_factory=list)
 
 
 def parse_start_request(body: Any, max_prompt_chars: int) -> StartRequest:
@@ -185,7 +187,20 @@ def parse_start_request(body: Any, max_prompt_chars: int) -> StartRequest:
     approval = _optional_str(body, "approval")
     if approval is not None and approval not in APPROVAL_MODES:
         raise BadRequest(f"'approval' must be 'auto' or 'ask', got {_shown(approval)}")
-    return StartRequest(kernel_id, prompt, notebook_path, thread_id, model, approval)
+    files = body.get("files", [])
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise BadRequest("'files' must be a list of paths relative to the Jupyter root")
+    from .attachments import MAX_FILES, AttachmentError, check_name
+
+    if len(files) > MAX_FILES:
+        raise BadRequest(f"at most {MAX_FILES} files can be attached to one prompt, got {len(files)}")
+    for name in files:
+        check_text(name, "file path")
+        try:
+            check_name(name)
+        except AttachmentError as exc:
+            raise BadRequest(f"'files': {exc}") from None
+    return StartRequest(kernel_id, prompt, notebook_path, thread_id, model, approval, list(dict.fromkeys(files)))
 
 
 # -- POST /codeinterp/runs/{id}/approval --------------------------------------------------------------

@@ -49,7 +49,11 @@ def test_a_store_of_schema_1_is_upgraded_without_loss(tmp_path: Path) -> None:
     store.close()
 
     assert rows(path, "meta") == [("schema_version", str(SCHEMA_VERSION))]
-    assert {t: rows(path, t) for t in ("threads", "steps")} == {t: before[t] for t in ("threads", "steps")}
+    assert rows(path, "threads") == before["threads"]
+    v1_steps = "run_id, step, code, outputs, status, execution_count, elapsed, message"
+    assert rows(path, "steps", v1_steps) == before["steps"], "every step kept as it was"
+    assert set(rows(path, "steps", "files, files_truncated")) == {("[]", 0)}, "schema 3: no files recorded then"
+    assert run["files"] == [] and run["annotations"] == [] and run["steps"][0]["files"] == []
     assert set(before["events"]) <= set(rows(path, "events")), "every event kept"
     assert set(old_messages) <= set(rows(path, "messages", "thread_id, idx, run_id, message"))
     assert (2,) in rows(path, "messages", "seq"), "new messages carry the seq of their event"

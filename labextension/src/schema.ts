@@ -25,6 +25,20 @@ export interface Usage {
   cost_usd?: number;
 }
 
+/** A file a step created or changed in the working folder (path relative to it). */
+export interface FileChange {
+  path: string;
+  size: number;
+  change: 'created' | 'modified';
+}
+
+/** A file the answer names, ``answer[start:end]``: the local form of the hosted tool's file citation. */
+export interface FileAnnotation {
+  path: string;
+  start: number;
+  end: number;
+}
+
 export interface RunStartedEvent {
   seq: number;
   run_id: string;
@@ -33,6 +47,7 @@ export interface RunStartedEvent {
   thread_id: string;
   prompt: string;
   model: string;
+  files?: string[];
 }
 
 export interface TextDeltaEvent {
@@ -59,6 +74,8 @@ export interface StepEvent {
   execution_count?: number | null;
   elapsed?: number;
   message?: string;
+  files?: FileChange[];
+  files_truncated?: boolean;
 }
 
 /** Token usage so far in this run (cumulative), when the endpoint reports it. */
@@ -123,6 +140,7 @@ export interface RunEndedEvent {
   answer: string;
   usage: Usage;
   steps: number;
+  annotations?: FileAnnotation[];
 }
 
 /** The step a run in ``waiting_for_approval`` is paused before, with exactly the code that would run. */
@@ -140,6 +158,8 @@ export interface StepRecord {
   execution_count: number | null;
   elapsed: number | null;
   message: string;
+  files: FileChange[];
+  files_truncated: boolean;
 }
 
 /** A run, as ``GET /codeinterp/runs/{id}`` gives it (listings leave ``steps`` out). */
@@ -160,6 +180,8 @@ export interface RunRecord {
   last_seq: number;
   approval?: 'auto' | 'ask';
   pending_approval?: PendingApproval | null;
+  files: string[];
+  annotations: FileAnnotation[];
 }
 
 /** What a thread's runs spent together (``budgets.thread_totals``): what per-thread budgets are checked against. */
