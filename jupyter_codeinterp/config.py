@@ -180,6 +180,7 @@ class CodeInterpreter(Configurable):
                 },
             },
             "price": self.prices.get(self.model),
+            "max_file_bytes": self.max_file_bytes,
         }
 
 

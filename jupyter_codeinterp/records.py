@@ -112,6 +112,8 @@ class ServerConfig(TypedDict):
     budget: dict[str, dict[str, float]]
     #: The model's price (USD per 1M ``input`` / ``output`` tokens), or null when it has none.
     price: dict[str, float] | None
+    #: The largest file that can be attached to a prompt.
+    max_file_bytes: int
     problem: str | None
 
 

@@ -6,6 +6,7 @@
 import { Widget } from '@lumino/widgets';
 
 import { button, el } from './dom';
+import { attachmentIcon as attachIcon } from './icon';
 import type { ApprovalMode } from './events';
 import type { IServerConfig } from './request';
 
@@ -14,6 +15,18 @@ export interface IComposerOptions {
   stop: () => void;
   /** The user flipped "Ask before running code" (for this thread's next runs). */
   approvalChanged: (mode: ApprovalMode) => void;
+  /** Files picked with the paperclip or pasted into the prompt. */
+  attach: (files: File[]) => void;
+  /** The user took an attached file off the prompt. */
+  detach: (name: string) => void;
+}
+
+/** A file on the prompt: uploading (`progress` 0..1), attached (`path`), or refused (`error`). */
+export interface IAttachment {
+  name: string;
+  path?: string;
+  progress?: number;
+  error?: string;
 }
 
 /** What the sidebar knows that decides the buttons. */
@@ -45,6 +58,34 @@ export class Composer extends Widget {
       }
     });
     this._input.addEventListener('input', () => this.setState(this._state));
+    this._input.addEventListener('paste', event => {
+      const files = [...(event.clipboardData?.files ?? [])];
+      if (files.length) {
+        event.preventDefault();
+        options.attach(files);
+      }
+    });
+    this._picker = el('input', 'jp-codeinterp-file-picker');
+    this._picker.type = 'file';
+    this._picker.multiple = true;
+    this._picker.hidden = true;
+    this._picker.addEventListener('change', () => {
+      const files = [...(this._picker.files ?? [])];
+      this._picker.value = '';
+      if (files.length) {
+        options.attach(files);
+      }
+    });
+    this._clip = button('jp-mod-minimal jp-codeinterp-attach', '', () =>
+      this._picker.click()
+    );
+    attachIcon.element({ container: this._clip, tag: 'span' });
+    this._clip.title =
+      'Attach files (or drop them on the sidebar, or paste them)';
+    this._clip.setAttribute('aria-label', 'Attach files');
+    this._chips = el('div', 'jp-codeinterp-chips');
+    this._chips.hidden = true;
+    this._detach = options.detach;
     const row = el('div', 'jp-codeinterp-composer-row');
     const hint = el(
       'span',
@@ -61,7 +102,7 @@ export class Composer extends Widget {
       options.stop();
     });
     this._stop.setAttribute('aria-label', 'Stop the run');
-    row.append(hint, this._stop, this._send);
+    row.append(this._clip, this._picker, hint, this._stop, this._send);
     this._modelInfo = el('div', 'jp-codeinterp-model');
     // The endpoint's models, when the server lists them: the choice applies to the next runs.
     this._modelSelect = el(
@@ -97,12 +138,48 @@ export class Composer extends Widget {
     approvalRow.append(this._approval, approvalLabel);
     this.node.append(
       label,
+      this._chips,
       this._input,
       row,
       approvalRow,
       this._modelRow,
       this._modelInfo
     );
+  }
+
+  /** Show the files on the prompt as chips (each with a remove button). */
+  setAttachments(files: readonly IAttachment[]): void {
+    this._attachments = files;
+    this._chips.replaceChildren();
+    this._chips.hidden = files.length === 0;
+    for (const file of files) {
+      const chip = el('span', 'jp-codeinterp-chip');
+      chip.dataset.name = file.name;
+      chip.dataset.state = file.error
+        ? 'error'
+        : file.path
+          ? 'attached'
+          : 'uploading';
+      const label =
+        file.error ??
+        (file.path
+          ? file.name
+          : `${file.name} · ${Math.round((file.progress ?? 0) * 100)}%`);
+      chip.append(el('span', 'jp-codeinterp-chip-name', label));
+      chip.title = file.error ?? file.path ?? `Uploading ${file.name}`;
+      const remove = el('button', 'jp-codeinterp-chip-remove', '×');
+      remove.type = 'button';
+      remove.setAttribute('aria-label', `Remove ${file.name}`);
+      remove.addEventListener('click', () => this._detach(file.name));
+      chip.append(remove);
+      this._chips.append(chip);
+    }
+    this.setState(this._state);
+  }
+
+  /** The files attached (uploaded) so far, as paths from the Jupyter root. */
+  get files(): string[] {
+    return this._attachments.filter(f => !!f.path).map(f => f.path as string);
   }
 
   /** Show the approval mode of the thread's next runs. */
@@ -134,8 +211,11 @@ export class Composer extends Widget {
     this._stop.hidden = !state.running;
     this._stop.disabled = !state.running;
     this._send.hidden = state.running;
-    this._send.disabled = !state.ready || state.blocked || !this.prompt;
+    const uploading = this._attachments.some(f => !f.path && !f.error);
+    this._send.disabled =
+      !state.ready || state.blocked || !this.prompt || uploading;
     this._input.disabled = !state.ready;
+    this._clip.disabled = !state.ready;
   }
 
   /**
@@ -184,6 +264,11 @@ export class Composer extends Widget {
     blocked: false
   };
   private _input: HTMLTextAreaElement;
+  private _picker: HTMLInputElement;
+  private _clip: HTMLButtonElement;
+  private _chips: HTMLDivElement;
+  private _attachments: readonly IAttachment[] = [];
+  private _detach: (name: string) => void;
   private _approval: HTMLInputElement;
   private _send: HTMLButtonElement;
   private _stop: HTMLButtonElement;

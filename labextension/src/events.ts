@@ -44,6 +44,8 @@ export type ApprovalMode = 'auto' | 'ask';
 /** An nbformat v4 output dict (stream, display_data, execute_result or error). */
 export type Output = schema.Output;
 export type IUsage = schema.Usage;
+export type IFileChange = schema.FileChange;
+export type IFileAnnotation = schema.FileAnnotation;
 
 export type IRunStartedEvent = schema.RunStartedEvent;
 export type ITextDeltaEvent = schema.TextDeltaEvent;

@@ -12,3 +12,14 @@ export const codeInterpreterIcon = new LabIcon({
   name: 'jupyter-codeinterp:icon',
   svgstr: svg
 });
+
+/** A paperclip: attach files to the prompt. */
+const paperclip = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
+  <path class="jp-icon3" fill="none" stroke="#616161" stroke-width="2" stroke-linecap="round"
+    d="M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9"/>
+</svg>`;
+
+export const attachmentIcon = new LabIcon({
+  name: 'jupyter-codeinterp:attach',
+  svgstr: paperclip
+});

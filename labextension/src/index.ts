@@ -11,10 +11,12 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette, ISessionContextDialogs } from '@jupyterlab/apputils';
 import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
+import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
+import { Uploader } from './attach';
 import { codeInterpreterIcon } from './icon';
 import { RUN_MIME_TYPE, RunRenderer } from './mimeRenderer';
 import { IUISettings, NotebookSession } from './session';
@@ -42,7 +44,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ICommandPalette,
     IEditorLanguageRegistry,
     ISessionContextDialogs,
-    ILabShell
+    ILabShell,
+    IDocumentManager
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -52,7 +55,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null,
     palette: ICommandPalette | null,
     languages: IEditorLanguageRegistry | null,
-    sessionDialogs: ISessionContextDialogs | null
+    sessionDialogs: ISessionContextDialogs | null,
+    _labShell: ILabShell | null,
+    docManager: IDocumentManager | null
   ) => {
     const settings: IUISettings = {
       autoScroll: true,
@@ -88,7 +93,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
             panel.content.rendermime ?? rendermime
           ),
           languages,
-          settings: () => settings
+          settings: () => settings,
+          openFile: path =>
+            void app.commands.execute('docmanager:open', { path }),
+          downloadUrl: path => app.serviceManager.contents.getDownloadUrl(path)
         });
         sessions.set(panel, session);
         panel.disposed.connect(() => sessions.delete(panel));
@@ -99,7 +107,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const sidebar = new CodeInterpreterSidebar({
       sessionFor,
       sessionDialogs,
-      autoScroll: () => settings.autoScroll
+      autoScroll: () => settings.autoScroll,
+      uploader: docManager
+        ? new Uploader(docManager, app.serviceManager.contents)
+        : null
     });
     sidebar.title.caption = 'Code Interpreter';
     app.shell.add(sidebar, 'left', { rank: 650 });

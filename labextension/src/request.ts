@@ -142,6 +142,7 @@ export async function startRun(body: {
   thread_id?: string;
   model?: string;
   approval?: 'auto' | 'ask';
+  files?: string[];
 }): Promise<{ run_id: string; thread_id: string }> {
   return requestAPI('runs', { method: 'POST', body: JSON.stringify(body) });
 }

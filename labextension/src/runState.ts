@@ -6,6 +6,8 @@
  */
 
 import {
+  IFileAnnotation,
+  IFileChange,
   isActiveStatus,
   isFinal,
   IUsage,
@@ -29,6 +31,9 @@ export interface IStepState {
   executionCount: number | null;
   elapsed: number | null;
   message: string;
+  /** The files the step created or changed; `filesTruncated`: that list may be partial. */
+  files: IFileChange[];
+  filesTruncated: boolean;
   /** Server time (s) of the step's first `in_progress` event: it began to execute. */
   runningSince: number | null;
 }
@@ -65,6 +70,9 @@ export interface IRunState {
   ended: number | null;
   /** While `waiting_for_approval`: the paused step and exactly the code that would run. */
   pendingApproval: { step: number; code: string } | null;
+  /** Files attached to the prompt, and the answer's mentions of files the run wrote. */
+  files: string[];
+  annotations: IFileAnnotation[];
 }
 
 /** A run before its first event; `runId` empty: it becomes the first event's. */
@@ -83,7 +91,9 @@ export function newRunState(runId = ''): IRunState {
     lastSeq: 0,
     started: null,
     ended: null,
-    pendingApproval: null
+    pendingApproval: null,
+    files: [],
+    annotations: []
   };
 }
 
@@ -107,6 +117,7 @@ export function applyEvent(state: IRunState, event: RunEvent): boolean {
       state.threadId = event.thread_id ?? '';
       state.prompt = event.prompt ?? '';
       state.model = event.model ?? '';
+      state.files = event.files ?? [];
       state.status = 'running';
       state.started = event.time;
       break;
@@ -158,6 +169,7 @@ export function applyEvent(state: IRunState, event: RunEvent): boolean {
       state.answer = event.answer ?? '';
       state.usage = { ...zeroUsage(), ...(event.usage ?? state.usage) };
       state.ended = event.time;
+      state.annotations = event.annotations ?? [];
       // The answer normally streamed as text; show it if it did not.
       if (state.answer && !endsWithText(state, state.answer)) {
         state.items.push({ kind: 'text', text: state.answer });
@@ -212,6 +224,8 @@ function applyStep(
       executionCount: null,
       elapsed: null,
       message: '',
+      files: [],
+      filesTruncated: false,
       runningSince: null
     };
     state.steps.set(event.step, step);
@@ -244,6 +258,8 @@ function applyStep(
       step.executionCount = event.execution_count ?? null;
       step.elapsed = event.elapsed ?? null;
       step.message = event.message ?? '';
+      step.files = event.files ?? [];
+      step.filesTruncated = event.files_truncated ?? false;
       break;
     default:
       break;
@@ -263,7 +279,8 @@ export function eventsFromRecord(run: IRunRecord): RunEvent[] {
     type: 'run_started',
     thread_id: run.thread_id,
     prompt: run.prompt,
-    model: run.model ?? ''
+    model: run.model ?? '',
+    ...(run.files?.length ? { files: run.files } : {})
   });
   for (const step of run.steps ?? []) {
     events.push({
@@ -277,7 +294,9 @@ export function eventsFromRecord(run: IRunRecord): RunEvent[] {
       execution_count: step.execution_count,
       elapsed: step.elapsed ?? 0,
       // A timed-out or restarted step keeps its explanation after a reload.
-      ...(step.message ? { message: step.message } : {})
+      ...(step.message ? { message: step.message } : {}),
+      ...(step.files?.length ? { files: step.files } : {}),
+      ...(step.files_truncated ? { files_truncated: true } : {})
     });
   }
   const usage = { ...zeroUsage(), ...(run.usage ?? {}) };
@@ -295,6 +314,7 @@ export function eventsFromRecord(run: IRunRecord): RunEvent[] {
       answer: run.answer,
       usage,
       steps: (run.steps ?? []).length,
+      ...(run.annotations?.length ? { annotations: run.annotations } : {}),
       time: run.ended ?? run.created
     });
   } else {

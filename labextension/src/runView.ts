@@ -20,6 +20,7 @@ import {
   newRunState,
   RunItem
 } from './runState';
+import { IFileActions, linkFiles } from './fileLinks';
 import { MarkdownView } from './markdownView';
 import { RunFooter } from './runFooter';
 import { StepView } from './stepView';
@@ -35,6 +36,8 @@ export interface IRunViewOptions {
   onTrusted?: (runId: string) => void;
   /** Sends a decision for the step the run is paused before; without it the bar only says it waits. */
   onDecide?: DecideFn;
+  /** Opens and downloads the files the run's steps wrote. */
+  files?: IFileActions;
 }
 
 export class RunView extends Panel {
@@ -140,7 +143,24 @@ export class RunView extends Panel {
   private _render(): void {
     const state = this._state;
     this.node.dataset.status = state.status;
-    this._prompt.node.textContent = state.prompt;
+    const promptKey = JSON.stringify([state.prompt, state.files]);
+    if (promptKey !== this._promptKey) {
+      this._promptKey = promptKey;
+      this._prompt.node.textContent = state.prompt;
+      if (state.files.length) {
+        const chips = document.createElement('div');
+        chips.className = 'jp-codeinterp-prompt-files';
+        for (const path of state.files) {
+          const chip = document.createElement('span');
+          chip.className = 'jp-codeinterp-chip';
+          chip.dataset.state = 'attached';
+          chip.textContent = path.split('/').pop() ?? path;
+          chip.title = path;
+          chips.append(chip);
+        }
+        this._prompt.node.append(chips);
+      }
+    }
     this._prompt.node.hidden = !state.prompt;
 
     this._dropStale(state.items);
@@ -228,7 +248,7 @@ export class RunView extends Panel {
       this._body.addWidget(widget);
     }
     if (item.kind === 'text') {
-      (widget as MarkdownView).setText(item.text);
+      (widget as MarkdownView).setText(this._linked(item.text, index));
       widget.node.hidden = !item.text.trim();
     } else if (item.kind === 'step') {
       const step = this._state.steps.get(item.step);
@@ -238,7 +258,24 @@ export class RunView extends Panel {
     }
   }
 
+  /** The answer (the run's last text) with the files it names linked, once the run has ended. */
+  private _linked(text: string, index: number): string {
+    const s = this._state;
+    const last = index === s.items.length - 1;
+    const at = s.answer ? text.lastIndexOf(s.answer) : -1;
+    if (!last || !s.annotations.length || at < 0) {
+      return text;
+    }
+    const shifted = s.annotations.map(a => ({
+      ...a,
+      start: a.start + at,
+      end: a.end + at
+    }));
+    return linkFiles(text, shifted);
+  }
+
   private _state: IRunState;
+  private _promptKey = '';
   private _trusted: boolean;
   private _prompt: Widget;
   private _body: Panel;

@@ -7,6 +7,7 @@
 import { Dialog, type ISessionContext, showDialog } from '@jupyterlab/apputils';
 
 import { button, el } from './dom';
+import { SandboxState, sandboxState } from './sandboxState';
 
 export const SANDBOX_TITLE =
   'Sandboxed kernel: no network, the system read-only, writes only in the notebook’s folder ' +
@@ -14,27 +15,6 @@ export const SANDBOX_TITLE =
 const NOT_SANDBOXED_TITLE =
   'The model’s code runs with your own rights, network and files. ' +
   'Install a sandboxed kernel with `jupyter codeinterp install-sandbox-kernel --user`.';
-
-export type SandboxState =
-  | { kind: 'sandboxed' }
-  | { kind: 'available'; spec: string; displayName: string }
-  | { kind: 'none' };
-
-/** The sandbox state of a kernel named `kernel`, given the installed kernelspecs (name → display name). */
-export function sandboxState(
-  kernel: string,
-  specs: Record<string, string>
-): SandboxState {
-  if (/sandbox/i.test(kernel)) {
-    return { kind: 'sandboxed' };
-  }
-  const spec = Object.keys(specs)
-    .sort()
-    .find(name => /sandbox/i.test(name));
-  return spec
-    ? { kind: 'available', spec, displayName: specs[spec] }
-    : { kind: 'none' };
-}
 
 /** The state of a notebook's session (none without a running kernel). */
 export function sessionSandbox(ctx: ISessionContext): SandboxState | null {

@@ -224,6 +224,7 @@ export interface ServerConfig {
   approval: 'auto' | 'ask';
   budget: { [key: string]: any };
   price: { [key: string]: any } | null;
+  max_file_bytes: number;
   problem: string | null;
 }
 

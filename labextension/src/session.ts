@@ -12,6 +12,7 @@ import { Panel, Widget } from '@lumino/widgets';
 
 import type { CellRole } from './cells';
 import type { ApprovalMode, RunEvent } from './events';
+import { folderOf, fromRoot, IFileActions } from './fileLinks';
 import { NotebookWriter } from './notebookWriter';
 import {
   cancelRun,
@@ -43,6 +44,9 @@ export interface ISessionOptions {
   rendermime: IRenderMimeRegistry;
   languages: IEditorLanguageRegistry | null;
   settings: () => IUISettings;
+  /** Open a file (path from the Jupyter root) in JupyterLab, and where it downloads from. */
+  openFile?: (path: string) => void;
+  downloadUrl?: (path: string) => Promise<string>;
 }
 
 export class NotebookSession {
@@ -144,7 +148,8 @@ export class NotebookSession {
   async send(
     prompt: string,
     model?: string,
-    approval?: ApprovalMode
+    approval?: ApprovalMode,
+    files: string[] = []
   ): Promise<string> {
     const kernel = this.panel.sessionContext.session?.kernel;
     if (!kernel) {
@@ -163,6 +168,9 @@ export class NotebookSession {
     }
     if (approval) {
       body.approval = approval;
+    }
+    if (files.length) {
+      body.files = files;
     }
     const { run_id, thread_id } = await startRun(body);
     this._threadId = thread_id;
@@ -305,6 +313,20 @@ export class NotebookSession {
     this._changed.emit();
   }
 
+  /** The files a run wrote are in the notebook's folder (the kernel's working folder). */
+  private _fileActions(): IFileActions | undefined {
+    const { openFile, downloadUrl } = this._options;
+    if (!openFile || !downloadUrl) {
+      return undefined;
+    }
+    const root = (path: string) =>
+      fromRoot(folderOf(this.panel.context.path), path);
+    return {
+      open: path => openFile(root(path)),
+      downloadUrl: path => downloadUrl(root(path))
+    };
+  }
+
   private _viewFor(runId: string): RunView {
     let view = this._runs.get(runId);
     if (!view) {
@@ -314,7 +336,8 @@ export class NotebookSession {
         // Untrusted until the user trusts the run; then its notebook cells are trusted too.
         trusted: false,
         onTrusted: id => this.writer.trustRun(id),
-        onDecide: decision => this.decide(runId, decision)
+        onDecide: decision => this.decide(runId, decision),
+        files: this._fileActions()
       });
       this._runs.set(runId, view);
       this.view.addWidget(view);

@@ -10,9 +10,12 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import { Poll } from '@lumino/polling';
 import { Panel, Widget } from '@lumino/widgets';
 
+import type { Uploader } from './attach';
+import { AttachmentTray } from './attachTray';
 import { renderBanners } from './banners';
 import { Composer } from './composer';
 import { ConnectForm } from './connectForm';
+import { folderOf } from './fileLinks';
 import { SidebarHeader } from './header';
 import { codeInterpreterIcon } from './icon';
 import { APIError, getConfig, IServerConfig, listModels } from './request';
@@ -26,6 +29,8 @@ export interface ISidebarOptions {
   sessionFor: (panel: NotebookPanel) => NotebookSession;
   sessionDialogs: ISessionContextDialogs | null;
   autoScroll: () => boolean;
+  /** Uploads attached files (null: attaching is not available). */
+  uploader: Uploader | null;
 }
 
 /** How often the shown notebook is checked for runs started elsewhere, while the page is visible. */
@@ -87,15 +92,39 @@ export class CodeInterpreterSidebar extends Panel {
     );
     this.addWidget(this._threadArea);
 
+    this._tray = new AttachmentTray(_options.uploader, items =>
+      this._composer.setAttachments(items)
+    );
     this._composer = new Composer({
       send: () => void this._submit(),
       stop: () => void this._doStop(),
       approvalChanged: mode => {
         this._session?.setApproval(mode);
         this._refresh();
-      }
+      },
+      attach: files => void this._attach(files),
+      detach: name => this._tray.remove(name)
     });
     this.addWidget(this._composer);
+    // Files dropped anywhere on the sidebar are attached to the prompt.
+    this.node.addEventListener('dragover', event => {
+      if (this._session && event.dataTransfer?.types.includes('Files')) {
+        event.preventDefault();
+        event.dataTransfer.dropEffect = 'copy';
+        this.node.dataset.dropping = 'true';
+      }
+    });
+    this.node.addEventListener('dragleave', () => {
+      delete this.node.dataset.dropping;
+    });
+    this.node.addEventListener('drop', event => {
+      delete this.node.dataset.dropping;
+      const files = [...(event.dataTransfer?.files ?? [])];
+      if (files.length && this._session) {
+        event.preventDefault();
+        void this._attach(files);
+      }
+    });
     this._refresh();
   }
 
@@ -203,9 +232,11 @@ export class CodeInterpreterSidebar extends Panel {
       await session.send(
         prompt,
         this._composer.modelFor(this._config),
-        session.approval(this._config?.approval ?? 'auto')
+        session.approval(this._config?.approval ?? 'auto'),
+        this._tray.paths
       );
       this._composer.clear();
+      this._tray.clear();
     } catch (error) {
       if (error instanceof APIError && error.status === 503) {
         await this.refreshConfig();
@@ -217,6 +248,19 @@ export class CodeInterpreterSidebar extends Panel {
       this._sending = false;
       this._refresh();
     }
+  }
+
+  /** Upload files into the notebook's folder and put them on the prompt. */
+  private async _attach(files: File[]): Promise<void> {
+    const session = this._session;
+    if (!session) {
+      return;
+    }
+    await this._tray.add(
+      files,
+      folderOf(session.panel.context.path),
+      this._config?.max_file_bytes ?? 0
+    );
   }
 
   private async _doStop(): Promise<void> {
@@ -311,6 +355,7 @@ export class CodeInterpreterSidebar extends Panel {
   }
 
   private _runsPoll: Poll;
+  private _tray: AttachmentTray;
   private _header: SidebarHeader;
   private _banners: Widget;
   private _connectForm: ConnectForm;

@@ -9,6 +9,7 @@ import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Panel, Widget } from '@lumino/widgets';
 
 import type { Output } from './events';
+import { IFileActions, renderFiles } from './fileLinks';
 import { outputPatch } from './outputs';
 import type { IStepState } from './runState';
 
@@ -17,6 +18,8 @@ export interface IStepViewOptions {
   languages: IEditorLanguageRegistry | null;
   /** Whether outputs may render active content: only once the user trusted them (default false). */
   trusted?: boolean;
+  /** Opens and downloads the files a step wrote; without it they are listed only. */
+  files?: IFileActions;
 }
 
 /**
@@ -129,8 +132,13 @@ export class StepView extends Panel {
     const top = new Widget();
     top.addClass('jp-codeinterp-step-top');
     top.node.append(header, this._code, this._message);
+    this._files = document.createElement('div');
+    this._files.className = 'jp-codeinterp-files';
+    this._files.hidden = true;
+    const bottom = new Widget({ node: this._files });
     this.addWidget(top);
     this.addWidget(this._outputs);
+    this.addWidget(bottom);
   }
 
   /** Render the step's current state. */
@@ -152,6 +160,16 @@ export class StepView extends Panel {
     this._message.hidden = !step.message;
     this._renderCode(step.code);
     this._renderOutputs(step.outputs.items);
+    const filesKey = JSON.stringify([step.files, step.filesTruncated]);
+    if (filesKey !== this._filesKey) {
+      this._filesKey = filesKey;
+      renderFiles(
+        this._files,
+        step.files,
+        step.filesTruncated,
+        this._options.files ?? null
+      );
+    }
   }
 
   /** Refresh the timer of a running step. */
@@ -255,6 +273,8 @@ export class StepView extends Panel {
   private _stage: HTMLSpanElement;
   private _code: HTMLPreElement;
   private _message: HTMLDivElement;
+  private _files: HTMLDivElement;
+  private _filesKey = '';
   private _outputs: OutputArea;
   private _outputModel: OutputAreaModel;
   private _renderedCode: string | null = null;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { sandboxState } from '../src/sandboxBadge';
+import { sandboxState } from '../src/sandboxState';
 
 describe('sandboxState', () => {
   const specs = {
