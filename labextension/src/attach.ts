@@ -67,7 +67,7 @@ export class Uploader {
       }
     }
     const target = folder ? `${folder}/${name}` : name;
-    const sendAs = `.${name}.codeinterp-upload`;
+    const sendAs = `${name}.codeinterp-upload`; // not hidden: the server refuses hidden names
     const temporary = folder ? `${folder}/${sendAs}` : sendAs;
     const model = new FileBrowserModel({ manager: this._manager, auto: false });
     const onProgress = (

@@ -43,7 +43,11 @@ export class AttachmentTray {
     maxBytes: number
   ): Promise<void> {
     const entry: IAttachment = { name: file.name, progress: 0 };
-    this._items = [...this._items.filter(f => f.name !== file.name), entry];
+    // A chip that said this file could not be attached gives way to the new try.
+    this._items = [
+      ...this._items.filter(f => !(f.error && f.name === file.name)),
+      entry
+    ];
     const why = this._uploader
       ? refusal(file, maxBytes)
       : 'Files cannot be uploaded here.';
