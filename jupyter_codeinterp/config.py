@@ -49,6 +49,9 @@ class CodeInterpreter(Configurable):
         "auto: tool calling, falling back to markdown if the endpoint rejects tools.",
     ).tag(config=True)
     vision = Bool(False, help="Send images produced by code to the model as image parts.").tag(config=True)
+    max_images_per_step = Int(4, help="With vision: most images of one step sent to the model (downscaled).").tag(
+        config=True
+    )
     extra_system_prompt = Unicode("", help="Appended to the system prompt.").tag(config=True)
     max_retries = Int(
         3, help="Retries (with backoff, honouring Retry-After) on 429, 5xx, connection errors and timeouts."

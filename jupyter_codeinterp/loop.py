@@ -363,7 +363,9 @@ class Interpreter:
         elapsed = time.monotonic() - started
         result.outputs = scrub(result.outputs, cfg.api_key)
         await self.hooks.after_execute(st, step, code, result)
-        view = render_for_model(result.outputs, limit=cfg.max_output_chars, vision=cfg.vision)
+        view = render_for_model(
+            result.outputs, limit=cfg.max_output_chars, vision=cfg.vision, max_images=cfg.max_images_per_step
+        )
         text = view.text or "(no output)"
         if result.status == "timeout":
             text = f"{result.message}\nPartial output:\n{view.text or '(none)'}"

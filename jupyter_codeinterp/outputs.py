@@ -52,8 +52,13 @@ def error_text(output: Output) -> str:
     return f"{head}\n{tb}" if tb else head
 
 
-def render_for_model(outputs: list[Output], *, limit: int, vision: bool) -> ModelView:
-    """Flatten nbformat outputs to text for the model, in order, keeping stdout, stderr, results and errors."""
+def render_for_model(outputs: list[Output], *, limit: int, vision: bool, max_images: int = 4) -> ModelView:
+    """Flatten nbformat outputs to text for the model, in order, keeping stdout, stderr, results and errors.
+
+    With ``vision``, the first ``max_images`` images go with it, downscaled (``images.py``); the others, and every
+    image without vision, are a note with their size."""
+    from .images import describe, downscaled
+
     parts: list[str] = []
     images: list[tuple[str, str]] = []
     has_error = False
@@ -66,11 +71,19 @@ def render_for_model(outputs: list[Output], *, limit: int, vision: bool) -> Mode
             data = out.get("data", {})
             image = next((m for m in IMAGE_MIMES if m in data), None)
             if image is not None:
-                if vision:
-                    images.append((image, _as_text(data[image]).replace("\n", "")))
-                    parts.append(f"[image {len(images)}: {image}, attached below]")
+                encoded = _as_text(data[image]).replace("\n", "")
+                if vision and len(images) < max_images:
+                    images.append(downscaled(image, encoded))
+                    parts.append(f"[image {len(images)}: {describe(image, encoded)}, attached below]")
+                elif vision:
+                    parts.append(
+                        f"[an image ({describe(image, encoded)}) was displayed; not attached: at most "
+                        f"{max_images} per step]"
+                    )
                 else:
-                    parts.append(f"[an image ({image}) was displayed to the user; you cannot see it]")
+                    parts.append(f"[an image ({describe(image, encoded)}) was shown to the user; you cannot see it]")
+            elif "image/svg+xml" in data:
+                parts.append("[an SVG image was shown to the user; it is not sent to you]")
             elif "text/plain" in data:
                 parts.append(strip_ansi(_as_text(data["text/plain"])))
             elif "text/markdown" in data:
