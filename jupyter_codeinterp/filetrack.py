@@ -10,6 +10,7 @@ model is told a compact profile of each attached file and, on a thread's first t
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -43,11 +44,21 @@ def _source() -> str:
     return (Path(__file__).with_name("inkernel_files.py")).read_text(encoding="utf-8")
 
 
+@functools.cache
+def _module_name() -> str:
+    """Named by the source's hash: a kernel that outlives an upgrade loads the new code beside the old."""
+    return "_codeinterp_files_" + hashlib.sha1(_source().encode()).hexdigest()[:12]
+
+
 def kernel_expression(call: str) -> str:
-    """An expression that runs ``inkernel_files`` in a namespace of its own and evaluates ``call`` there: nothing
-    is left in the user's namespace."""
-    program = _source() + f"\n__codeinterp_result__ = {call}\n"
-    return f"(lambda ns: exec({program!r}, ns) or ns['__codeinterp_result__'])({{'__name__': '__codeinterp__'}})"
+    """An expression that evaluates ``call`` (e.g. ``scan(2000)``) with ``inkernel_files`` loaded as a module of
+    the kernel's own: compiled once per kernel and kept in ``sys.modules``, never in the user's namespace."""
+    name = _module_name()
+    load = (
+        f"(lambda m: (exec(compile({_source()!r}, {name!r}, 'exec'), m.__dict__), "
+        f"__import__('sys').modules.__setitem__({name!r}, m), m)[2])(__import__('types').ModuleType({name!r}))"
+    )
+    return f"(__import__('sys').modules.get({name!r}) or {load}).{call}"
 
 
 class FileTracker(RunHooks):
@@ -61,7 +72,6 @@ class FileTracker(RunHooks):
         self._evaluate: Evaluate | None = None
         self._told = False
         self._before: dict[str, list[int]] | None = None
-        self._root = ""
 
     def bind(self, evaluate: Evaluate | None) -> None:
         self._evaluate = evaluate
@@ -109,9 +119,11 @@ class FileTracker(RunHooks):
         return "Files in the working folder, profiled:\n" + "\n".join(parts) if parts else ""
 
     async def before_execute(self, state: LoopState, step: int, code: str) -> Decision:
-        snapshot = await self._call(f"scan({SCAN_LIMIT})")
-        self._before = snapshot["files"] if snapshot else None
-        self._root = snapshot["root"] if snapshot else ""
+        # The snapshot after the previous step serves as this one's "before": one kernel round trip per step, not
+        # two (a file changed by hand while the model thought is then counted as this step's).
+        if self._before is None:
+            snapshot = await self._call(f"scan({SCAN_LIMIT})")
+            self._before = snapshot["files"] if snapshot else None
         return RUN
 
     async def after_execute(self, state: LoopState, step: int, code: str, result: ExecResult) -> None:
@@ -123,7 +135,7 @@ class FileTracker(RunHooks):
         changed = diff(self._before, snapshot["files"])
         result.files = changed[:MAX_REPORTED]
         result.files_truncated = bool(snapshot["truncated"]) or len(changed) > MAX_REPORTED
-        self._before = None
+        self._before = snapshot["files"]
 
 
 def diff(before: dict[str, list[int]], after: dict[str, list[int]]) -> list[dict[str, Any]]:
