@@ -98,6 +98,7 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
     from jupyter_client.kernelspec import NoSuchKernel
     from jupyter_client.manager import AsyncKernelManager
 
+    from .clients import close_clients, shared_client
     from .executor import KernelExecutor
     from .loop import Interpreter, new_id
     from .notebook import RunRecorder, is_checkpoint, read_notebook, write_notebook
@@ -140,7 +141,7 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
         from .terminal_approval import stdin_approval
 
         hooks = stdin_approval()
-    interp = Interpreter(config, executor, hooks=hooks)
+    interp = Interpreter(config, executor, client=shared_client(config), hooks=hooks)
     loop = asyncio.get_running_loop()
     interrupted = False
 
@@ -155,6 +156,7 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         executor.close()
+        await close_clients()
         await km.shutdown_kernel(now=True)
     if result.status == "completed":
         if not args.json:
