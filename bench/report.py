@@ -7,17 +7,22 @@ import os
 BENCHMARKS_MD = os.path.join(os.path.dirname(__file__), "..", "docs", "benchmarks.md")
 HEADER = (
     "# Benchmarks\n\nPerformance is measured here, never asserted in timed unit tests. The machines are shared and "
-    "noisy: read the ratios within one run. Re-run with the command named in each section.\n"
+    "noisy: read the ratios within one run. `python -m bench` runs them all and rewrites this page (`--quick`: a "
+    "smoke check, nothing written); the command named in each section re-runs that one.\n"
 )
 
 
-def write_section(title: str, body: str, path: str = BENCHMARKS_MD) -> None:
-    """Replace the section headed ``## {title}`` (or append it) with ``body``."""
+def write_section(title: str, body: str, path: str = BENCHMARKS_MD, *, first: bool = False) -> None:
+    """Replace the section headed ``## {title}`` with ``body``; a new one goes last (``first``: right after the
+    page's opening paragraph)."""
     text = HEADER
     if os.path.exists(path):
         with open(path) as f:
             text = f.read()
     marker = f"## {title}"
+    if first and marker not in text:
+        head, sep, rest = text.partition("\n## ")
+        text = head.rstrip() + f"\n\n{marker}\n\n" + (sep.lstrip("\n") + rest if sep else "")
     before, found, after = text.partition(marker)
     rest = ""
     if found and "\n## " in after:

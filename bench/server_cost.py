@@ -103,7 +103,7 @@ def render(r: dict[str, float], n: int) -> str:
     )
 
 
-def rows(r: dict[str, Any]) -> list[tuple[str, float, float, str, bool]]:
+def summary(r: dict[str, Any]) -> list[tuple[str, float, float | None, str, bool]]:
     """For ``python -m bench``: (figure, ours, baseline, target, met)."""
     return [("server run, one reply (ms)", r["server"], r["engine"], "≤ engine + 30 ms", r["fixed"] <= 30)]
 
