@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from bench.report import write_section
+from bench.report import as_users_run, write_section
 from tests.scripted_llm import ScriptedLLM, answer, code
 from tests.server_support import TEST_KEY
 from tests.test_server_restart import TOKEN, ServerProcess
@@ -118,6 +118,7 @@ def leaks(i: int, events: list[dict[str, Any]], run_id: str, runs: int) -> list[
 
 
 def main(runs: int, idle_seconds: float = IDLE_SECONDS) -> dict[str, Any]:
+    as_users_run()
     load_before = os.getloadavg()
     home = Path(tempfile.mkdtemp(prefix="codeinterp-load-"))
     with ScriptedLLM(api_key=TEST_KEY) as llm:

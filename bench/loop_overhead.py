@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from jupyter_client.manager import AsyncKernelManager
 
-from bench.report import write_section
+from bench.report import as_users_run, write_section
 from jupyter_codeinterp.config import CodeInterpreter
 from jupyter_codeinterp.executor import KernelExecutor
 from jupyter_codeinterp.loop import Interpreter
@@ -46,6 +46,7 @@ async def bare_round_trip(client: Any) -> None:
 
 
 async def main(n: int) -> list[tuple[str, float, str]]:
+    as_users_run()
     km = AsyncKernelManager(kernel_name="python3")
     await km.start_kernel()
     client = km.client()

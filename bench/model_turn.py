@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from bench.report import write_section
+from bench.report import as_users_run, write_section
 from tests.scripted_llm import ScriptedLLM, answer, code
 
 TITLE = "Model turn cost as the thread grows"
@@ -94,6 +94,7 @@ def client_cost(n: int = 7) -> dict[str, float]:
 
 def measure(steps: int, repeats: int = 3, profile: bool = False) -> dict[str, Any]:
     """Medians over ``repeats`` runs of step 1's and step ``steps``'s CPU (ms)."""
+    as_users_run()
     runs = []
     prof = cProfile.Profile() if profile else None
     with ScriptedLLM() as llm:

@@ -12,6 +12,13 @@ HEADER = (
 )
 
 
+def as_users_run() -> None:
+    """Measure what users run: importing the test helpers (tests/conftest.py) turns on the check of every event
+    against the JSON Schema (``CODEINTERP_CHECK_EVENTS``), for this process and the servers it starts, which
+    took about half the server's CPU under load."""
+    os.environ.pop("CODEINTERP_CHECK_EVENTS", None)
+
+
 def write_section(title: str, body: str, path: str = BENCHMARKS_MD, *, first: bool = False) -> None:
     """Replace the section headed ``## {title}`` with ``body``; a new one goes last (``first``: right after the
     page's opening paragraph)."""

@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from bench.report import write_section
+from bench.report import as_users_run, write_section
 from tests.scripted_llm import ScriptedLLM, answer
 from tests.server_support import TEST_KEY
 from tests.test_server_restart import ServerProcess
@@ -84,6 +84,7 @@ def through_server(llm: ScriptedLLM, n: int) -> tuple[list[float], list[float]]:
 
 
 def measure(n: int) -> dict[str, float]:
+    as_users_run()
     with ScriptedLLM(api_key=TEST_KEY) as llm:
         direct = asyncio.run(engine_direct(llm, n))
         inside, outside = through_server(llm, n)
