@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from jupyter_client.manager import AsyncKernelManager
 
-from bench.report import write_section
+from bench.report import as_users_run, write_section
 from jupyter_codeinterp.config import CodeInterpreter
 from jupyter_codeinterp.executor import KernelExecutor
 from jupyter_codeinterp.loop import Interpreter
@@ -46,6 +46,7 @@ async def bare_round_trip(client: Any) -> None:
 
 
 async def main(n: int) -> list[tuple[str, float, str]]:
+    as_users_run()
     km = AsyncKernelManager(kernel_name="python3")
     await km.start_kernel()
     client = km.client()
@@ -74,10 +75,13 @@ async def main(n: int) -> list[tuple[str, float, str]]:
 
             answer_only = statistics.median(await timed(n // 2, lambda: run(answer("done"))))
             one_step = statistics.median(await timed(n // 2, lambda: run(code("pass"), answer("done"))))
+            # The same tool call in one chunk instead of ~12-character ones: what the chunking itself costs.
+            unchunked = statistics.median(await timed(n // 2, lambda: run(code("pass", chunk=10_000), answer("done"))))
             rows.append(("run: one model reply, no code", answer_only, "model cost"))
             rows.append(("run: code step + answer (two replies)", one_step, ""))
+            rows.append(("run: the same, the tool call in one chunk", unchunked, "chunking's cost: the difference"))
             step_overhead = one_step - 2 * answer_only - bare
-            rows.append(("remainder: streaming a chunked tool call + step bookkeeping", max(step_overhead, 0.0), ""))
+            rows.append(("remainder: two-reply run - 2 x one-reply run - bare execute", step_overhead, "see below"))
 
             async def cancel_latency(reply: dict[str, Any], after: float) -> float:
                 llm.script(reply, answer("unused"))
@@ -102,6 +106,24 @@ async def main(n: int) -> list[tuple[str, float, str]]:
     return rows
 
 
+def main_rows(n: int) -> list[tuple[str, float, str]]:
+    return asyncio.run(main(n))
+
+
+def summary(rows: list[tuple[str, float, str]]) -> list[tuple[str, float, float | None, str, bool]]:
+    """For ``python -m bench``: (figure, ours, baseline, target, met)."""
+    value = {name: ms for name, ms, _ in rows}
+    bare = value["bare jupyter_client execute → idle"]
+    ours = value["KernelExecutor.execute (outputs collected)"]
+    stream = value["cancel during model streaming → run ended"]
+    running = value["cancel during execution → run ended"]
+    return [
+        ("one execution, KernelExecutor vs bare jupyter_client (ms)", ours, bare, "≤ bare + 2 ms", ours <= bare + 2),
+        ("cancel during model streaming → run ended (ms)", stream, None, "< 1000 ms", stream < 1000),
+        ("cancel during execution → run ended (ms)", running, None, "< 1000 ms", running < 1000),
+    ]
+
+
 def render(rows: list[tuple[str, float, str]], n: int) -> str:
     lines = [
         f"`python bench/loop_overhead.py`: medians over {n} iterations (runs: {n // 2}), "
@@ -112,6 +134,13 @@ def render(rows: list[tuple[str, float, str]], n: int) -> str:
         "|---|---:|---|",
     ]
     lines += [f"| {name} | {value:.1f} | {note} |" for name, value, note in rows]
+    lines += [
+        "",
+        "The remainder was once put down to streaming a chunked tool call. Measured from outside, chunking costs "
+        "nothing measurable (the one-chunk row); what it was is the SDK's request building, which re-typed the "
+        "whole thread per request (now sent as it is: see the model turn section), and the per-run costs "
+        "(counted twice in the two one-reply runs, so the remainder can be near zero or below).",
+    ]
     return "\n".join(lines) + "\n"
 
 

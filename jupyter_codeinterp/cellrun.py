@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cell_approval import MainThreadCalls
+from .clients import shared_client
 from .config import CodeInterpreter
 from .filetrack import FileTracker
 from .hooks import RunHooks
@@ -108,6 +109,18 @@ class LiveDisplay:
             self._shown = True
 
 
+#: The event loop runs are driven on, kept across runs so that their model client and its connections are too.
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _run_loop() -> asyncio.AbstractEventLoop:
+    """The kept loop; a new one if the last run was abandoned still running on it."""
+    global _loop
+    if _loop is None or _loop.is_closed() or _loop.is_running():
+        _loop = asyncio.new_event_loop()
+    return _loop
+
+
 def _warm_up() -> None:
     """Import what the first output needs (nbformat takes a second or more) while the model thinks."""
     with contextlib.suppress(Exception):
@@ -145,10 +158,10 @@ def run_in_cell(
     run_id = new_id("run")
     display = LiveDisplay(shell, run_id, live=live, interval=interval)
     executor = InProcessExecutor(shell, after_output=display.refresh)
-    interpreter = Interpreter(config, executor, hooks=hooks)
+    loop = _run_loop()
+    interpreter = Interpreter(config, executor, client=shared_client(config, loop), hooks=hooks)
     if tracker is not None:
         tracker.bind(executor.evaluate)  # the files the code writes, seen from this very process
-    loop = asyncio.new_event_loop()
     done = threading.Event()
     outcome = CellRun()
     workdir = os.getcwd()
@@ -163,10 +176,7 @@ def run_in_cell(
         except BaseException as exc:
             outcome.error = exc
         finally:
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-            done.set()
+            done.set()  # the loop is kept (not closed) for the next run
 
     def cancel() -> None:
         with contextlib.suppress(RuntimeError):  # the loop already ended

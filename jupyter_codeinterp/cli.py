@@ -122,6 +122,7 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
     from jupyter_client.kernelspec import NoSuchKernel
     from jupyter_client.manager import AsyncKernelManager
 
+    from .clients import close_clients, shared_client
     from .executor import KernelExecutor
     from .loop import Interpreter, new_id
     from .notebook import RunRecorder, is_checkpoint, read_notebook, write_notebook
@@ -174,7 +175,8 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
     budget = budget_for(config, Amounts.of(spent_before) if spent_before else None)
     tracker = FileTracker([os.path.join(folder, name) for name in attached])
     tracker.bind(executor.evaluate)
-    interp = Interpreter(config, executor, hooks=chain(budget, approval, tracker))
+    hooks = chain(budget, approval, tracker)
+    interp = Interpreter(config, executor, client=shared_client(config), hooks=hooks)
     loop = asyncio.get_running_loop()
     interrupted = False
 
@@ -192,6 +194,7 @@ async def run_notebook(args: argparse.Namespace, config: CodeInterpreter) -> int
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         executor.close()
+        await close_clients()
         await km.shutdown_kernel(now=True)
     executed = result.state.executed if result.state else 0
     totals = add_run(spent_before, result.usage, executed, time.monotonic() - started)

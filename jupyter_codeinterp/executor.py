@@ -133,13 +133,27 @@ class KernelExecutor:
             autorestart_grace = 8.0 if has_restarter else 0.0
         self.autorestart_grace = autorestart_grace
         self._client: Any = None
+        #: The kernel process the client was made for: a client outliving a restart is made again.
+        self._client_identity: Any = None
 
     # -- kernel identity and liveness ---------------------------------------------------------------
 
     def _identity(self) -> Any:
+        """The kernel's process (or provisioner) object, compared with ``is``: a restart makes a new one.
+        None for kernels with no local process (a gateway's)."""
         provisioner = getattr(self.km, "provisioner", None)
         process = getattr(provisioner, "process", None)
-        return id(process) if process is not None else id(provisioner)
+        return process if process is not None else provisioner
+
+    @property
+    def client(self) -> Any:
+        """The open kernel client, if there is one (made at the first request, kept until ``close``)."""
+        return self._client
+
+    @property
+    def reusable(self) -> bool:
+        """Whether a restart between runs can be told from here, so that the client may be kept across runs."""
+        return self._identity() is not None
 
     async def _alive(self) -> bool:
         try:
@@ -148,7 +162,10 @@ class KernelExecutor:
             return False
 
     async def _get_client(self) -> Any:
+        if self._client is not None and self._identity() is not self._client_identity:
+            self.close()  # the kernel was restarted since (by a user, or its restarter): its sockets are new
         if self._client is None:
+            identity = self._identity()
             client = self.km.client()
             await _maybe_await(client.start_channels())  # a coroutine for gateway kernels' clients
             try:
@@ -160,7 +177,7 @@ class KernelExecutor:
             except asyncio.CancelledError:
                 client.stop_channels()
                 raise
-            self._client = client
+            self._client, self._client_identity = client, identity
         return self._client
 
     def close(self) -> None:
@@ -168,7 +185,7 @@ class KernelExecutor:
             try:
                 self._client.stop_channels()
             finally:
-                self._client = None
+                self._client = self._client_identity = None
 
     async def interrupt(self) -> None:
         await _maybe_await(self.km.interrupt_kernel())
@@ -220,7 +237,7 @@ class KernelExecutor:
                 try:
                     msg = await client.get_iopub_msg(timeout=self.poll_interval)
                 except queue.Empty:
-                    if not await self._alive() or self._identity() != identity:
+                    if not await self._alive() or self._identity() is not identity:
                         return await self._died(collector)
                     continue
                 state = msg["content"].get("execution_state") if msg["header"]["msg_type"] == "status" else None

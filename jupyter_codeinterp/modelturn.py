@@ -141,7 +141,15 @@ class ChatModel:
     async def _stream(self, st: LoopState, em: Emitter, turn: Turn) -> Reply:
         """Make one model request and show its reply as it streams; a stream that breaks is returned ``broken``."""
         cfg = self.config
-        kwargs: dict[str, Any] = {"model": cfg.model, "messages": sendable(st.messages), "stream": self.streaming}
+        # The thread goes in ``extra_body``, which the SDK sends as it is: passed as ``messages`` it would be
+        # walked and re-typed whole on every request (``_async_transform_recursive``), a cost growing with the
+        # thread. Our messages are plain JSON already; retries, timeouts and stream parsing stay the SDK's.
+        kwargs: dict[str, Any] = {
+            "model": cfg.model,
+            "messages": [],
+            "extra_body": {"messages": sendable(st.messages)},
+            "stream": self.streaming,
+        }
         if self.streaming:
             kwargs["stream_options"] = {"include_usage": True}
         if cfg.temperature is not None:
@@ -202,7 +210,7 @@ class ChatModel:
         """Add the turn's usage to the run's: as the endpoint reported it, else counted here (``estimated``)."""
         usage, estimated = reply.usage, False
         if not usage:
-            prompt = tokens.count_messages(request["messages"], request.get("tools"))
+            prompt = tokens.count_messages(request["extra_body"]["messages"], request.get("tools"))
             calls = [(call.name, call.arguments) for call in reply.tool_calls]
             completion = tokens.count_reply(reply.content, calls)
             usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}

@@ -21,6 +21,7 @@ from .connection import Connection
 from .events import run_ended
 from .filetrack import FileTracker
 from .hooks import RunHooks, chain
+from .kernel_clients import KernelClients
 from .liverun import LiveRun
 from .redaction import scrub
 from .run_approvals import RunApprovals
@@ -75,6 +76,8 @@ class RunService(RunReads, StoreCatchUp, RunApprovals):
         self._live: dict[str, LiveRun] = {}
         self._by_kernel: dict[str, str] = {}
         self._by_thread: dict[str, str] = {}
+        #: One kernel client per kernel, kept across its runs (see kernel_clients.py).
+        self.kernel_clients = KernelClients(kernel_manager)
         self._client: Any = None
         self._client_config: CodeInterpreter | None = None
         #: Clients of earlier connections: runs in progress keep theirs; closed at shutdown.
@@ -106,6 +109,7 @@ class RunService(RunReads, StoreCatchUp, RunApprovals):
             self._catch_up()
         except StoreFailure as failure:
             self.log.error("codeinterp: some run ends could not be recorded before stopping: %s", failure.message)
+        self.kernel_clients.close()
         for client in [*self._retired_clients, self._client]:
             if client is None:
                 continue
@@ -234,16 +238,20 @@ class RunService(RunReads, StoreCatchUp, RunApprovals):
             approvals=approvals,
             files=list(req.files),
         )
-        self.store.create_run(
-            run.run_id,
-            thread_id,
-            run.kernel_id,
-            notebook_path,
-            run.prompt,
-            run.model,
-            run.created,
-            new_thread_title=new_title,
-        )
+        try:
+            self.store.create_run(
+                run.run_id,
+                thread_id,
+                run.kernel_id,
+                notebook_path,
+                run.prompt,
+                run.model,
+                run.created,
+                new_thread_title=new_title,
+            )
+        except BaseException:
+            self.kernel_clients.release(req.kernel_id, executor)
+            raise
         self._live[run.run_id] = run
         self._by_kernel[run.kernel_id] = run.run_id
         self._by_thread[thread_id] = run.run_id
@@ -287,17 +295,14 @@ class RunService(RunReads, StoreCatchUp, RunApprovals):
     def _make_interpreter(
         self, kernel_id: str, config: CodeInterpreter, hooks: RunHooks | None = None
     ) -> tuple[Any, Any]:
-        from .executor import KernelExecutor
-        from .gateway import authenticated
         from .loop import Interpreter
 
-        km = self.kernel_manager
-
-        async def restart() -> None:
-            await km.restart_kernel(kernel_id)
-
-        executor = KernelExecutor(authenticated(km.get_kernel(kernel_id)), restart=restart)
-        return Interpreter(config, executor, client=self._get_client(), hooks=hooks), executor
+        executor = self.kernel_clients.checkout(kernel_id)
+        try:
+            return Interpreter(config, executor, client=self._get_client(), hooks=hooks), executor
+        except BaseException:
+            self.kernel_clients.release(kernel_id, executor)
+            raise
 
     async def _drive(self, run: LiveRun, executor: Any) -> None:
         """Run the engine, then record the outcome; whatever happens, the run ends and its log is closed."""
@@ -334,10 +339,7 @@ class RunService(RunReads, StoreCatchUp, RunApprovals):
             self.log.exception("codeinterp: run %s crashed", run.run_id)
             self._close_log(run, "failed", f"Internal error: {type(exc).__name__}")
         finally:
-            try:
-                executor.close()
-            except Exception:
-                self.log.debug("closing the kernel client failed", exc_info=True)
+            self.kernel_clients.release(run.kernel_id, executor)  # kept for the kernel's next run
         if not run.ended:
             self._close_log(run, "failed" if self._stopping else "cancelled", self._stop_reason())
         # Events and messages were stored as they came: this makes sure of the run's row and steps, and writes

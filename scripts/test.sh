@@ -54,6 +54,10 @@ echo "== tests"
 python -m pytest "$@"
 
 if [ $# -eq 0 ]; then
+  # The benchmarks still run (~40 s): everything tiny, no timing asserted, docs/benchmarks.md left alone.
+  echo "== benchmark smoke check (python -m bench --quick)"
+  python -m bench --quick
+
   # Packaging, away from the editable install: the Binder set-up built from binder/ in a fresh venv, and the
   # release sdist and wheel installed in a fresh venv without Node; each is checked in Chromium.
   echo "== binder smoke test (scripts/binder_smoke.sh)"

@@ -68,6 +68,7 @@ async def run_task(task: Task, config: CodeInterpreter, out: Path, task_timeout:
     """One task, start to score, in ``out/tasks/<id>/`` (its files, ``run.ipynb``)."""
     from jupyter_client.manager import AsyncKernelManager
 
+    from ..clients import shared_client
     from ..executor import KernelExecutor
     from ..loop import Interpreter
     from ..notebook import RunRecorder, is_checkpoint, new_notebook, write_notebook
@@ -90,7 +91,7 @@ async def run_task(task: Task, config: CodeInterpreter, out: Path, task_timeout:
     km = AsyncKernelManager(kernel_name="python3")
     await km.start_kernel(cwd=str(folder))
     executor = KernelExecutor(km)
-    interp = Interpreter(config, executor)
+    interp = Interpreter(config, executor, client=shared_client(config))  # one client for every task
     timer = asyncio.get_running_loop().call_later(
         task_timeout, interp.cancel, "failed", f"Stopped: the task took longer than {task_timeout:g} s."
     )
@@ -189,7 +190,12 @@ async def run_eval(
             if bar is not None:
                 bar.advance(row)
 
-        await asyncio.gather(*(one(task) for task in todo))
+        try:
+            await asyncio.gather(*(one(task) for task in todo))
+        finally:
+            from ..clients import close_clients
+
+            await close_clients()
     ids = {task.id for task in chosen}
     summary = summarize(row for row in read_results(out) if row["id"] in ids)
     summary["model"] = config.model
