@@ -9,7 +9,7 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Int, Unicode, default, validate
+from traitlets import Bool, Float, Int, Unicode, default, validate
 
 from .config import CONFIG_FILE_NAME, CodeInterpreter
 from .connection import Connection
@@ -49,6 +49,29 @@ class CodeInterpreterApp(ExtensionApp):
         help="Where a connection set from the sidebar is remembered when the user asks (a file readable only by "
         "them). Default: <jupyter data dir>/codeinterp/connection.json"
     ).tag(config=True)
+
+    serve_openai_api = Bool(
+        True,
+        help="Serve the hosted Code Interpreter's API (Files, Containers, Responses) under /codeinterp/v1, for "
+        "the openai SDK with base_url=<server>/codeinterp/v1 and api_key=<Jupyter token>.",
+    ).tag(config=True)
+    openai_data_dir = Unicode(
+        help="Where /codeinterp/v1 keeps its records and uploaded files. Default: an 'openai' folder beside db_path."
+    ).tag(config=True)
+    containers_dir = Unicode(
+        "codeinterp-containers",
+        help="Folder (relative to the server's root) holding each container's folder and notebook record.",
+    ).tag(config=True)
+    container_kernel = Unicode(
+        help="Kernelspec of new containers. Default: the sandboxed kernel when it is installed, else python3."
+    ).tag(config=True)
+    container_idle_limit = Float(
+        0.0, help="Most seconds a container may stay idle, whatever its expires_after says (0: as it says)."
+    ).tag(config=True)
+
+    @default("openai_data_dir")
+    def _default_openai_data_dir(self) -> str:
+        return os.path.join(os.path.dirname(os.path.expanduser(self.db_path)), "openai")
 
     @default("connection_file")
     def _default_connection_file(self) -> str:
@@ -92,6 +115,20 @@ class CodeInterpreterApp(ExtensionApp):
         self.service.recover()
         store.on_open = self.service.recover
         self.settings["codeinterp_service"] = self.service
+        if self.serve_openai_api:
+            from .openai_api.service import Facade
+
+            self.facade = Facade(
+                runs=self.service,
+                kernel_manager=self.serverapp.kernel_manager,
+                root_dir=os.path.expanduser(self.serverapp.root_dir),
+                data_dir=os.path.expanduser(self.openai_data_dir),
+                containers_dir=self.containers_dir,
+                container_kernel=self.container_kernel,
+                container_idle_limit=self.container_idle_limit,
+                max_prompt_chars=self.max_prompt_chars,
+            )
+            self.settings["codeinterp_facade"] = self.facade
         # The first run would otherwise pay for importing openai (~0.4 s); do it now, off the event loop.
         threading.Thread(target=_warm_up_imports, name="codeinterp-warm-up", daemon=True).start()
         problem = self.service.problem()
@@ -108,6 +145,10 @@ class CodeInterpreterApp(ExtensionApp):
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes())
         self.handlers.extend(connection_routes())
+        if self.serve_openai_api:
+            from .openai_api.handlers import facade_routes
+
+            self.handlers.extend(facade_routes())
 
     def current_activity(self) -> list[dict[str, str]] | None:
         """Active runs keep the server from shutting down for inactivity."""
@@ -116,6 +157,9 @@ class CodeInterpreterApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         service: RunService | None = getattr(self, "service", None)
+        facade = getattr(self, "facade", None)
+        if facade is not None:
+            facade.stop()
         if service is not None:
             await service.shutdown()
 

@@ -18,6 +18,7 @@ from .validation import NotFound, normalize_notebook_path
 class RunReads:
     store: Store
     _live: dict[str, LiveRun]
+    _by_kernel: dict[str, str]
 
     def recent_runs(
         self, notebook_path: str | None = None, kernel_id: str | None = None, since: float | None = None
@@ -55,6 +56,19 @@ class RunReads:
         if run is None:
             raise NotFound(f"No run with id {run_id!r}.")
         return run
+
+    def run_events(self, run_id: str) -> list[dict[str, Any]]:
+        """Every event of the run so far (a live run's from memory, an ended one's from the store)."""
+        live = self._live.get(run_id)
+        if live is not None:
+            return list(live.events)
+        if self.store.get_run(run_id) is None:
+            raise NotFound(f"No run with id {run_id!r}.")
+        return list(self.store.events(run_id, 0))
+
+    def kernel_busy(self, kernel_id: str) -> bool:
+        """Whether a run is active on the kernel now."""
+        return kernel_id in self._by_kernel
 
     def check_run(self, run_id: str) -> None:
         if run_id not in self._live and self.store.get_run(run_id) is None:

@@ -190,7 +190,7 @@ class RunService(RunReads, StoreCatchUp, RunApprovals):
         """
         if self._stopping:
             raise Unavailable("The server is shutting down.")
-        config = self._run_config(req.model)
+        config = self._run_config(req.model, req.overrides)
         problem = self.problem(config)
         if problem:
             raise Unavailable(problem)
@@ -219,7 +219,7 @@ class RunService(RunReads, StoreCatchUp, RunApprovals):
         spent = Amounts.of(self.store.thread_usage(thread["thread_id"])) if thread else None
         tracker = FileTracker(attached, first_turn=thread is None)
         # A step the budget stops is never put to the user; the folder is looked at only around what really runs.
-        hooks = chain(budget_for(config, spent), approvals, tracker)
+        hooks = chain(budget_for(config, spent), approvals, tracker, *req.hooks)
         interp, executor = self._make_interpreter(req.kernel_id, config, hooks)
         tracker.bind(executor.evaluate)
         new_title = " ".join(req.prompt.split())[:80] if thread is None else None
@@ -285,12 +285,13 @@ class RunService(RunReads, StoreCatchUp, RunApprovals):
             return self.store.latest_thread(req.notebook_path)
         return None
 
-    def _run_config(self, model: str | None) -> CodeInterpreter:
-        """The server's settings, with this run's model if it names one."""
-        if not model or model == self.config.model:
+    def _run_config(self, model: str | None, overrides: dict[str, Any] | None = None) -> CodeInterpreter:
+        """The server's settings, with this run's model if it names one and the overrides a door asked for."""
+        changes = {**({"model": model} if model and model != self.config.model else {}), **(overrides or {})}
+        if not changes:
             return self.config
         values = {name: getattr(self.config, name) for name in self.config.trait_names(config=True)}
-        return CodeInterpreter(**{**values, "model": model})
+        return CodeInterpreter(**{**values, **changes})
 
     def _make_interpreter(
         self, kernel_id: str, config: CodeInterpreter, hooks: RunHooks | None = None

@@ -19,6 +19,9 @@ from typing import Any
 
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
+#: Set by whoever starts the kernel (a container's ``memory_limit``): a lower address-space cap in bytes than the
+#: kernelspec's for this one kernel. Never raises the kernelspec's cap.
+MEMORY_ENV = "CODEINTERP_MEMORY_LIMIT"
 #: Set inside the sandbox: ``%%interpret`` says it cannot reach the model from here.
 SANDBOX_ENV = "CODEINTERP_SANDBOX"
 #: The environment the kernel keeps (everything else, keys and tokens included, is dropped).
@@ -115,6 +118,17 @@ def set_limits(memory: int, cpu_seconds: int) -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
 
 
+def memory_cap(spec_bytes: int, asked: str) -> int:
+    """The kernel's address-space cap: the kernelspec's, or the lower one asked for this kernel (0: none)."""
+    try:
+        wanted = int(asked)
+    except ValueError:
+        return spec_bytes
+    if wanted <= 0:
+        return spec_bytes
+    return wanted if spec_bytes <= 0 else min(wanted, spec_bytes)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The kernelspec's command: ``python -m jupyter_codeinterp.sandbox_kernel --memory B --cpu-seconds S -f F``."""
     parser = argparse.ArgumentParser(prog="jupyter_codeinterp.sandbox_kernel")
@@ -126,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("codeinterp sandbox: bubblewrap (bwrap) is missing: apt-get install bubblewrap")
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", args.connection_file]
     command = bwrap_command(args.connection_file, os.getcwd(), kernel=kernel)
-    set_limits(args.memory, args.cpu_seconds)
+    set_limits(memory_cap(args.memory, os.environ.get(MEMORY_ENV, "")), args.cpu_seconds)
     # Interrupts go to the whole process group: bwrap must outlive them (its child, the kernel, handles them; an
     # ignored signal stays ignored across exec, and ipykernel installs its own handler while it executes).
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -161,6 +161,10 @@ class StartRequest:
     approval: str | None = None
     #: Files attached to the prompt, relative to the server's root (checked against the disk by the service).
     files: list[str] = field(default_factory=list)
+    #: Settings of ``CodeInterpreter`` for this run only (other doors, e.g. the OpenAI facade's ``instructions``).
+    overrides: dict[str, Any] = field(default_factory=dict)
+    #: More run hooks, after the service's own (e.g. the facade's ``max_output_tokens``).
+    hooks: list[Any] = field(default_factory=list)
 
 
 def parse_start_request(body: Any, max_prompt_chars: int) -> StartRequest:

@@ -1,0 +1,47 @@
+"""The facade's services, built once by the extension over the run service and the server's kernels."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .containers import ContainerService
+from .files import FileService
+from .objects import ObjectStore
+from .responses import ResponseService
+
+
+class Facade:
+    def __init__(
+        self,
+        *,
+        runs: Any,
+        kernel_manager: Any,
+        root_dir: str,
+        data_dir: str,
+        containers_dir: str,
+        container_kernel: str,
+        container_idle_limit: float,
+        max_prompt_chars: int,
+    ) -> None:
+        self.max_prompt_chars = max_prompt_chars
+        self.objects = ObjectStore(os.path.join(data_dir, "objects.sqlite"))
+        self.files = FileService(self.objects, os.path.join(data_dir, "files"), runs.config.max_file_bytes)
+        sweep = min(30.0, container_idle_limit / 4) if container_idle_limit else 30.0
+        self.containers = ContainerService(
+            objects=self.objects,
+            files=self.files,
+            kernel_manager=kernel_manager,
+            root_dir=root_dir,
+            folder=containers_dir,
+            kernel_name=container_kernel,
+            idle_limit=container_idle_limit,
+            sweep_interval=max(sweep, 0.2),
+            busy=runs.kernel_busy,
+        )
+        self.responses = ResponseService(objects=self.objects, containers=self.containers, runs=runs)
+        self.containers.recover()
+
+    def stop(self) -> None:
+        self.containers.stop()
+        self.objects.close()

@@ -1,0 +1,44 @@
+"""Fixtures for the OpenAI-compatible facade's tests: the real ``openai`` SDK pointed at a real Jupyter server's
+``/codeinterp/v1``, with the Jupyter token as its api_key, the way a user's script would be."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openai import AsyncOpenAI
+
+from tests.scripted_llm import ScriptedLLM
+from tests.server_support import server_config
+
+__all__ = ["api_url", "client", "jp_server_config", "token"]
+
+
+@pytest.fixture
+def jp_server_config(llm: ScriptedLLM, store_path: Path) -> dict[str, Any]:
+    config = server_config(llm, store_path)
+    config["CodeInterpreterApp"]["container_kernel"] = "python3"
+    config["CodeInterpreter"]["max_file_bytes"] = 200_000
+    return config
+
+
+@pytest.fixture
+def token(jp_auth_header: dict[str, str]) -> str:
+    return jp_auth_header["Authorization"].split(" ", 1)[1]
+
+
+@pytest.fixture
+def api_url(jp_http_port: int, jp_base_url: str) -> str:
+    return f"http://localhost:{jp_http_port}{jp_base_url}codeinterp/v1"
+
+
+@pytest.fixture
+def client(api_url: str, token: str, http_server_client: Any, jp_asyncio_loop: asyncio.AbstractEventLoop) -> Iterator[
+    AsyncOpenAI
+]:
+    sdk = AsyncOpenAI(base_url=api_url, api_key=token, max_retries=0, timeout=60)
+    yield sdk
+    jp_asyncio_loop.run_until_complete(sdk.close())
