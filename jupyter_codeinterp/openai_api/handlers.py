@@ -109,7 +109,7 @@ class FacadeHandler(APIHandler):
             while chunk := f.read(1 << 20):
                 self.write(chunk)
                 await self.flush()
-        self.finish()
+        self.finish(set_content_type=mime)
 
 
 class FilesHandler(FacadeHandler):
@@ -248,7 +248,7 @@ class ResponsesHandler(FacadeHandler):
                     await self.flush()
             except StreamClosedError:
                 return  # the client went; the run goes on and is kept (GET /v1/responses/{id})
-            self.finish()
+            self.finish(set_content_type="text/event-stream")
 
 
 class ResponseHandler(FacadeHandler):
@@ -279,8 +279,7 @@ class ResponseImageHandler(FacadeHandler):
     @openai_errors
     def get(self, response_id: str, step: str, n: str) -> None:
         mime, data = self.facade.responses.image(response_id, int(step), int(n))
-        self.set_header("Content-Type", mime)
-        self.finish(data)
+        self.finish(data, set_content_type=mime)
 
 
 class UnknownRouteHandler(FacadeHandler):

@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from typing import Any
 
 from .errors import bad_request
@@ -48,7 +49,7 @@ class ObjectStore:
             self._db.execute(
                 "INSERT INTO objects (kind, id, parent, created, data) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data",
-                (kind, obj["id"], parent, float(obj.get("created_at", 0)), json.dumps(obj)),
+                (kind, obj["id"], parent, time.time(), json.dumps(obj)),  # order of making, finer than created_at
             )
         return obj
 
