@@ -12,9 +12,9 @@ import pytest
 from openai import AsyncOpenAI
 
 from tests.scripted_llm import ScriptedLLM
-from tests.server_support import server_config
+from tests.server_support import api, server_config, store_path
 
-__all__ = ["api_url", "client", "jp_server_config", "token"]
+__all__ = ["api", "api_url", "client", "jp_server_config", "store_path", "token"]
 
 
 @pytest.fixture
@@ -36,9 +36,9 @@ def api_url(jp_http_port: int, jp_base_url: str) -> str:
 
 
 @pytest.fixture
-def client(api_url: str, token: str, http_server_client: Any, jp_asyncio_loop: asyncio.AbstractEventLoop) -> Iterator[
-    AsyncOpenAI
-]:
+def client(
+    api_url: str, token: str, http_server_client: Any, jp_asyncio_loop: asyncio.AbstractEventLoop
+) -> Iterator[AsyncOpenAI]:
     sdk = AsyncOpenAI(base_url=api_url, api_key=token, max_retries=0, timeout=60)
     yield sdk
     jp_asyncio_loop.run_until_complete(sdk.close())

@@ -16,13 +16,13 @@ from openai import AsyncOpenAI
 from tests.openai_support import *  # noqa: F403
 from tests.openai_support import jp_server_config as base_config
 from tests.scripted_llm import ScriptedLLM, answer, code
-from tests.server_support import Api, api, store_path  # noqa: F401
+from tests.server_support import Api
 
 CSV = b"a,b\n1,2\n"
 
 
 @pytest.fixture
-def jp_server_config(llm: ScriptedLLM, store_path: Path) -> dict[str, Any]:  # noqa: F811
+def jp_server_config(llm: ScriptedLLM, store_path: Path) -> dict[str, Any]:
     config = base_config.__wrapped__(llm, store_path)  # type: ignore[attr-defined]
     config["CodeInterpreterApp"]["container_idle_limit"] = 1.0
     return config
@@ -101,9 +101,7 @@ async def test_a_container_is_a_kernel_with_a_folder_its_files_and_a_notebook_re
     assert record["kernel_id"] not in {k["id"] for k in (await api.get("api", "kernels"))[1]}
 
 
-async def test_an_idle_container_expires_its_kernel_goes_and_using_it_is_a_400(
-    client: AsyncOpenAI, api: Api
-) -> None:
+async def test_an_idle_container_expires_its_kernel_goes_and_using_it_is_a_400(client: AsyncOpenAI, api: Api) -> None:
     container = await client.containers.create(name="short", expires_after={"anchor": "last_active_at", "minutes": 1})
     kernel_id = ((await api.get("codeinterp", "v1", "containers", container.id))[1])["kernel_id"]
     for _ in range(100):

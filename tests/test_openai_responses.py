@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from openai import AsyncOpenAI
 
 from tests.openai_support import *  # noqa: F403
 from tests.scripted_llm import ScriptedLLM, answer, code
-from tests.server_support import store_path  # noqa: F401
 
 CSV = b"month,revenue\nJan,10\nFeb,30\nMar,20\n"
 CHART = """
@@ -111,7 +109,10 @@ async def test_previous_response_id_keeps_the_kernel_and_the_conversation(
     tools = [{"type": "code_interpreter", "container": {"type": "auto"}}]
     first = await client.responses.create(model="m", tools=tools, input="Set x to 41.")
     second = await client.responses.create(
-        model="m", tools=tools, input="Now add one to x.", previous_response_id=first.id,
+        model="m",
+        tools=tools,
+        input="Now add one to x.",
+        previous_response_id=first.id,
         include=["code_interpreter_call.outputs"],
     )
     assert second.output[0].container_id == first.output[0].container_id
@@ -124,8 +125,10 @@ async def test_previous_response_id_keeps_the_kernel_and_the_conversation(
 async def test_an_image_output_has_a_url_the_client_can_fetch(
     client: AsyncOpenAI, llm: ScriptedLLM, token: str
 ) -> None:
-    llm.script(code(CHART.replace('pd.read_csv("sales.csv")', 'pd.DataFrame({"month": ["a"], "revenue": [60]})')),
-               answer("Drawn."))
+    llm.script(
+        code(CHART.replace('pd.read_csv("sales.csv")', 'pd.DataFrame({"month": ["a"], "revenue": [60]})')),
+        answer("Drawn."),
+    )
     response = await client.responses.create(
         model="m", tools=[{"type": "code_interpreter"}], input="Draw it.", include=["code_interpreter_call.outputs"]
     )

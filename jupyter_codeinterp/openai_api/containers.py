@@ -216,7 +216,7 @@ class ContainerService:
         container["last_active_at"] = int(time.time())
         self.objects.put(KIND, container)
 
-    def list(self, **page: Any) -> dict[str, Any]:
+    def page(self, **page: Any) -> dict[str, Any]:
         listed = self.objects.page(KIND, **page)
         listed["data"] = [self.get(c["id"]) for c in listed["data"]]
         return listed

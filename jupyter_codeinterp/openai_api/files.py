@@ -110,7 +110,7 @@ class FileService:
         with open(self.content_path(file_id, param), "rb") as f:
             return record, f.read()
 
-    def list(self, purpose: str | None, **page: Any) -> dict[str, Any]:
+    def page(self, purpose: str | None, **page: Any) -> dict[str, Any]:
         where = (lambda o: o["purpose"] == purpose) if purpose else None
         return self.objects.page(KIND, where=where, **page)
 

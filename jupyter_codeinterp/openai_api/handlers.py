@@ -117,7 +117,7 @@ class FilesHandler(FacadeHandler):
     @authorized
     @openai_errors
     def get(self) -> None:
-        self.reply(self.facade.files.list(self.get_query_argument("purpose", None), **self.page_args()))
+        self.reply(self.facade.files.page(self.get_query_argument("purpose", None), **self.page_args()))
 
     @web.authenticated
     @authorized
@@ -156,7 +156,7 @@ class ContainersHandler(FacadeHandler):
     @authorized
     @openai_errors
     def get(self) -> None:
-        self.reply(self.facade.containers.list(**self.page_args()))
+        self.reply(self.facade.containers.page(**self.page_args()))
 
     @web.authenticated
     @authorized

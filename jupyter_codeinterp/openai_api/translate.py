@@ -161,7 +161,7 @@ class ResponseBuilder:
         if self._message is not None:
             return []
         index = len(self.output)
-        item = {
+        item: dict[str, Any] = {
             "id": f"msg_{self._hex}_{index}",
             "type": "message",
             "role": "assistant",
@@ -180,7 +180,9 @@ class ResponseBuilder:
         )
         return out
 
-    def _close_message(self, phase: str, text: str | None = None, annotations: list[Any] = ()) -> list[Any]:  # type: ignore[assignment]
+    def _close_message(
+        self, phase: str, text: str | None = None, annotations: list[dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
         if self._message is None:
             return []
         index, self._message = self._message, None
@@ -189,7 +191,7 @@ class ResponseBuilder:
         if text is not None:
             part["text"] = text
         out = []
-        for n, annotation in enumerate(annotations):
+        for n, annotation in enumerate(annotations or []):
             part["annotations"].append(annotation)
             out.append(
                 self._event(
