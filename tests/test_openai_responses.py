@@ -48,7 +48,8 @@ async def test_a_hosted_style_script_uploads_a_csv_and_gets_a_chart_it_can_downl
     assert logs and "60" in logs[0].logs
     assert len(images) == 1
     assert message.type == "message" and "60" in response.output_text
-    citation = message.content[0].annotations[0]
+    [citation] = message.content[0].annotations  # the link's text and target name one file: one citation
+    assert response.output_text[citation.start_index : citation.end_index] == "sandbox:/mnt/data/chart.png"
     assert citation.type == "container_file_citation" and citation.filename == "chart.png"
     assert citation.container_id == call.container_id
     content = await client.containers.files.content.retrieve(citation.file_id, container_id=call.container_id)

@@ -149,7 +149,7 @@ class ResponseService:
                 return earlier
         body = {k: v for k, v in spec.items() if k != "type"}
         return await self.containers.create(
-            {"name": f"auto-{int(time.time())}", **body}, param_prefix="tools[0].container."
+            {"name": time.strftime("auto-%Y%m%d-%H%M%S"), **body}, param_prefix="tools[0].container."
         )
 
     def _attach(self, container: dict[str, Any], attachment: Any) -> str:

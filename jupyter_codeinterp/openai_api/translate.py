@@ -302,19 +302,25 @@ class ResponseBuilder:
         return out
 
     def _citations(self, event: dict[str, Any], answer: str) -> list[dict[str, Any]]:
-        citations = []
+        """The answer's mentions of files as ``container_file_citation`` s; a markdown link naming a file twice
+        (``[chart.png](sandbox:/mnt/data/chart.png)``) is cited once, on its target, as hosted."""
+        citations: list[dict[str, Any]] = []
         for note in event.get("annotations", []) or []:
             record = self.cite(str(note.get("path", "")))
             if record is None:
                 continue
+            start, end = int(note.get("start", 0)), int(note.get("end", 0))
+            last = citations[-1] if citations else None
+            if last is not None and last["file_id"] == record["id"] and answer[last["end_index"] : start] == "](":
+                citations.pop()
             citations.append(
                 {
                     "type": "container_file_citation",
                     "container_id": self.container_id,
                     "file_id": record["id"],
                     "filename": record["path"].rsplit("/", 1)[-1],
-                    "start_index": int(note.get("start", 0)),
-                    "end_index": int(note.get("end", 0)),
+                    "start_index": start,
+                    "end_index": end,
                 }
             )
         return citations
