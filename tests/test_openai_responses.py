@@ -3,13 +3,18 @@ with the real ``openai`` SDK: only ``base_url`` and ``api_key`` change."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import sys
+from pathlib import Path
 
 from openai import AsyncOpenAI
 
 from tests.openai_support import *  # noqa: F403
 from tests.scripted_llm import ScriptedLLM, answer, code
 
+EXAMPLE = Path(__file__).parent.parent / "examples" / "hosted_code_interpreter.py"
 CSV = b"month,revenue\nJan,10\nFeb,30\nMar,20\n"
 CHART = """
 import pandas as pd, matplotlib
@@ -147,3 +152,30 @@ async def test_outputs_come_only_when_included_as_hosted(client: AsyncOpenAI, ll
     llm.script(code("print('hi')"), answer("Said hi."))
     response = await client.responses.create(model="m", tools=[{"type": "code_interpreter"}], input="Say hi.")
     assert response.output[0].outputs is None and response.output[0].code == "print('hi')"
+
+
+async def test_the_hosted_tool_example_script_runs_unchanged_with_two_environment_variables(
+    llm: ScriptedLLM, api_url: str, token: str, http_server_client: object, tmp_path: Path
+) -> None:
+    llm.script(
+        code(CHART),
+        answer("Done: [chart.png](sandbox:/mnt/data/chart.png)."),
+    )
+    csv = tmp_path / "sales.csv"
+    csv.write_bytes(CSV)
+    env = {**os.environ, "OPENAI_BASE_URL": api_url, "OPENAI_API_KEY": token}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(EXAMPLE),
+        str(csv),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    text = out.decode()
+    assert proc.returncode == 0, text
+    assert "--- code ---" in text and "60" in text and "[image] http" in text
+    assert "downloaded chart.png" in text
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
