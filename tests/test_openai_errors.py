@@ -180,3 +180,37 @@ async def test_a_deleted_response_is_gone_and_store_false_is_not_kept(client: As
     assert unstored.output_text == "Two."
     with pytest.raises(openai.NotFoundError):
         await client.responses.retrieve(unstored.id)
+
+
+async def test_a_client_that_leaves_mid_stream_stops_nothing_and_the_response_is_kept(
+    client: AsyncOpenAI, llm: ScriptedLLM
+) -> None:
+    llm.script(code("import time\ntime.sleep(1)\nprint('slept')"), answer("Slept a second."))
+    stream = await client.responses.create(model="m", tools=CI, input="Sleep a second.", stream=True)
+    response_id = None
+    async for event in stream:
+        if event.type == "response.created":
+            response_id = event.response.id
+        if event.type == "response.code_interpreter_call.interpreting":
+            break
+    await stream.close()  # the client goes away mid-step
+    assert response_id is not None
+    for _ in range(200):
+        kept = await client.responses.retrieve(response_id)
+        if kept.status != "in_progress":
+            break
+        await asyncio.sleep(0.05)
+    assert kept.status == "completed" and kept.output_text == "Slept a second."
+
+
+async def test_a_container_whose_kernel_was_shut_down_in_jupyterlab_is_expired(client: AsyncOpenAI, api: Api) -> None:
+    container = await client.containers.create(name="gone")
+    kernel_id = (await api.get("codeinterp", "v1", "containers", container.id))[1]["kernel_id"]
+    status, _ = await api.call("DELETE", "api", "kernels", kernel_id)
+    assert status == 204
+    assert (await client.containers.retrieve(container.id)).status == "expired"
+    with pytest.raises(openai.BadRequestError) as refused:
+        await client.responses.create(
+            model="m", tools=[{"type": "code_interpreter", "container": container.id}], input="Still there?"
+        )
+    assert refused.value.code == "container_expired"
