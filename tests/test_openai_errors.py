@@ -13,7 +13,8 @@ import pytest
 from openai import AsyncOpenAI
 
 from tests.openai_support import *  # noqa: F403
-from tests.scripted_llm import ScriptedLLM, answer, code
+from tests.conftest import TEST_KEY
+from tests.scripted_llm import ScriptedLLM, answer, code, error
 from tests.server_support import Api
 
 CI = [{"type": "code_interpreter", "container": {"type": "auto"}}]
@@ -214,3 +215,14 @@ async def test_a_container_whose_kernel_was_shut_down_in_jupyterlab_is_expired(c
             model="m", tools=[{"type": "code_interpreter", "container": container.id}], input="Still there?"
         )
     assert refused.value.code == "container_expired"
+
+
+async def test_a_model_failure_is_a_failed_response_that_never_carries_the_key(
+    client: AsyncOpenAI, llm: ScriptedLLM
+) -> None:
+    llm.script(error(401, f"Incorrect API key provided: {TEST_KEY}"))
+    response = await client.responses.create(model="m", tools=CI, input="Hello?")
+    assert response.status == "failed"
+    assert response.error is not None and response.error.code == "server_error" and "401" in response.error.message
+    assert TEST_KEY not in response.model_dump_json()
+    assert TEST_KEY[6:18] not in (await client.responses.retrieve(response.id)).model_dump_json()

@@ -11,13 +11,24 @@ from typing import Any
 
 from .errors import bad_request, unsupported
 
-#: Honoured, or accepted and echoed back (they change nothing on a local server): ``docs/openai-api.md``.
+#: Accepted and echoed back in the Response; they change nothing on a local server (``docs/openai-api.md``).
+ECHOED = (
+    "model",
+    "tool_choice",
+    "parallel_tool_calls",
+    "user",
+    "safety_identifier",
+    "prompt_cache_key",
+    "service_tier",
+    "truncation",
+    "top_p",
+    "text",
+)
+#: Everything a request may carry: the honoured parameters and the echoed ones. Anything else is a 400.
 ACCEPTED = {
     "input",
     "instructions",
-    "model",
     "tools",
-    "tool_choice",
     "previous_response_id",
     "include",
     "stream",
@@ -27,15 +38,8 @@ ACCEPTED = {
     "temperature",
     "metadata",
     "store",
-    "parallel_tool_calls",
-    "user",
-    "safety_identifier",
-    "prompt_cache_key",
-    "service_tier",
-    "truncation",
     "stream_options",
-    "top_p",
-    "text",
+    *ECHOED,
 }
 INCLUDES = {"code_interpreter_call.outputs"}
 
@@ -112,18 +116,7 @@ def parse_request(body: Any, max_prompt_chars: int) -> ResponseRequest:
     if body.get("truncation") not in (None, "auto", "disabled"):
         raise bad_request("'truncation' must be 'auto' or 'disabled'.", "truncation")
     req.metadata = _metadata(body.get("metadata"))
-    for key in (
-        "model",
-        "tool_choice",
-        "parallel_tool_calls",
-        "user",
-        "safety_identifier",
-        "prompt_cache_key",
-        "service_tier",
-        "truncation",
-        "top_p",
-        "text",
-    ):
+    for key in ECHOED:
         if key in body:
             req.echo[key] = body[key]
     return req

@@ -118,6 +118,10 @@ class ResponseBuilder:
             self._event("response.in_progress", response=self.response()),
         ]
 
+    def _part_event(self, type: str, index: int, **fields: Any) -> dict[str, Any]:
+        """An event about the text part of the message at output ``index``."""
+        return self._event(type, item_id=self.output[index]["id"], output_index=index, content_index=0, **fields)
+
     def _event(self, type: str, **fields: Any) -> dict[str, Any]:
         event = {"type": type, "sequence_number": self.sequence, **fields}
         self.sequence += 1
@@ -145,16 +149,7 @@ class ResponseBuilder:
         assert index is not None
         item = self.output[index]
         item["content"][0]["text"] += delta
-        out.append(
-            self._event(
-                "response.output_text.delta",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                delta=delta,
-                logprobs=[],
-            )
-        )
+        out.append(self._part_event("response.output_text.delta", index, delta=delta, logprobs=[]))
         return out
 
     def _open_message(self) -> list[dict[str, Any]]:
@@ -173,11 +168,7 @@ class ResponseBuilder:
         out = [self._event("response.output_item.added", output_index=index, item=dict(item, content=[]))]
         part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
         item["content"].append(part)
-        out.append(
-            self._event(
-                "response.content_part.added", item_id=item["id"], output_index=index, content_index=0, part=dict(part)
-            )
-        )
+        out.append(self._part_event("response.content_part.added", index, part=dict(part)))
         return out
 
     def _close_message(
@@ -194,32 +185,14 @@ class ResponseBuilder:
         for n, annotation in enumerate(annotations or []):
             part["annotations"].append(annotation)
             out.append(
-                self._event(
-                    "response.output_text.annotation.added",
-                    item_id=item["id"],
-                    output_index=index,
-                    content_index=0,
-                    annotation_index=n,
-                    annotation=annotation,
+                self._part_event(
+                    "response.output_text.annotation.added", index, annotation_index=n, annotation=annotation
                 )
             )
         item["status"] = "completed"
         item["phase"] = phase
-        out.append(
-            self._event(
-                "response.output_text.done",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                text=part["text"],
-                logprobs=[],
-            )
-        )
-        out.append(
-            self._event(
-                "response.content_part.done", item_id=item["id"], output_index=index, content_index=0, part=dict(part)
-            )
-        )
+        out.append(self._part_event("response.output_text.done", index, text=part["text"], logprobs=[]))
+        out.append(self._part_event("response.content_part.done", index, part=dict(part)))
         out.append(self._event("response.output_item.done", output_index=index, item=self._public(item)))
         return out
 
@@ -273,21 +246,8 @@ class ResponseBuilder:
     def _ended(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         answer = str(event.get("answer", ""))
         out: list[dict[str, Any]] = []
-        if answer and self._message is None:
-            out += self._open_message()
-            index = self._message
-            assert index is not None
-            self.output[index]["content"][0]["text"] = answer
-            out.append(
-                self._event(
-                    "response.output_text.delta",
-                    item_id=self.output[index]["id"],
-                    output_index=index,
-                    content_index=0,
-                    delta=answer,
-                    logprobs=[],
-                )
-            )
+        if answer and self._message is None:  # an answer that was not streamed as text (a replayed end)
+            out += self._text(answer)
         out += self._close_message("final_answer", answer or None, self._citations(event, answer))
         self.usage = usage_of(event.get("usage", {}))
         self.completed_at = float(event.get("time", 0.0)) or None
