@@ -146,9 +146,9 @@ class CodeInterpreterApp(ExtensionApp):
         self.handlers.extend(routes())
         self.handlers.extend(connection_routes())
         if self.serve_openai_api:
-            from .openai_api.handlers import facade_routes
+            from .openai_api.routes import routes as openai_routes
 
-            self.handlers.extend(facade_routes())
+            self.handlers.extend(openai_routes())
 
     def current_activity(self) -> list[dict[str, str]] | None:
         """Active runs keep the server from shutting down for inactivity."""

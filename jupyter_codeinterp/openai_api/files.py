@@ -67,13 +67,13 @@ class FileService:
         self.folder = folder
         self.max_bytes = max_bytes
 
-    def create(self, filename: str, data: bytes, purpose: str | None) -> dict[str, Any]:
+    def create(self, filename: str, data: bytes, purpose: str | None, *, check_size: bool = True) -> dict[str, Any]:
         if not purpose:
             raise bad_request("'purpose' is required, e.g. 'assistants' or 'user_data'.", "purpose")
         if purpose not in PURPOSES:
             raise bad_request(f"'purpose' must be one of {', '.join(PURPOSES)}; got {purpose!r}.", "purpose")
         name = safe_filename(filename)
-        if self.max_bytes and len(data) > self.max_bytes:
+        if check_size and self.max_bytes and len(data) > self.max_bytes:  # outputs the server made are kept
             raise too_large(len(data), self.max_bytes)
         file_id = new_id("file-")
         write_atomically(self.folder, file_id, data)

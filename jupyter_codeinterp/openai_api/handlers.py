@@ -12,7 +12,7 @@ import inspect
 import json
 import mimetypes
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from jupyter_server.auth.decorator import authorized
@@ -100,6 +100,21 @@ class FacadeHandler(APIHandler):
         if not parts:
             raise bad_request("Send the file as the multipart form field 'file'.", "file")
         return parts[0]["filename"], parts[0]["body"]
+
+    async def send_events(self, events: AsyncIterator[tuple[str, Any]], done: bool = False) -> None:
+        """Server-sent events, ``event: NAME`` then ``data: JSON``, flushed one by one (``done``: the Assistants
+        stream's closing ``[DONE]``). A client that goes away stops nothing: the run goes on and is kept."""
+        self.set_header("Content-Type", "text/event-stream")
+        self.set_header("Cache-Control", "no-cache")
+        try:
+            async for name, data in events:
+                self.write(f"event: {name}\ndata: {json.dumps(data)}\n\n")
+                await self.flush()
+            if done:
+                self.write("event: done\ndata: [DONE]\n\n")
+        except StreamClosedError:
+            return
+        self.finish(set_content_type="text/event-stream")
 
     async def send_file(self, path: str, filename: str) -> None:
         mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
@@ -240,15 +255,7 @@ class ResponsesHandler(FacadeHandler):
         elif not req.stream:
             self.reply(await responses.wait(record, self.api_base))
         else:
-            self.set_header("Content-Type", "text/event-stream")
-            self.set_header("Cache-Control", "no-cache")
-            try:
-                async for event in responses.stream(record, self.api_base):
-                    self.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n")
-                    await self.flush()
-            except StreamClosedError:
-                return  # the client went; the run goes on and is kept (GET /v1/responses/{id})
-            self.finish(set_content_type="text/event-stream")
+            await self.send_events((e["type"], e) async for e in responses.stream(record, self.api_base))
 
 
 class ResponseHandler(FacadeHandler):
@@ -297,9 +304,13 @@ class UnknownRouteHandler(FacadeHandler):
     get = post = delete = put = patch = prepare_unknown  # type: ignore[assignment]
 
 
+V1 = "/codeinterp/v1"
+IDENT = r"([A-Za-z0-9_.-]+)"
+
+
 def facade_routes() -> list[tuple[str, type[FacadeHandler]]]:
-    ident = r"([A-Za-z0-9_.-]+)"
-    v1 = "/codeinterp/v1"
+    """Files, Containers and Responses (the Assistants routes are ``handlers_assistants.py``)."""
+    ident, v1 = IDENT, V1
     return [
         (f"{v1}/files", FilesHandler),
         (f"{v1}/files/{ident}", FileHandler),
@@ -313,5 +324,4 @@ def facade_routes() -> list[tuple[str, type[FacadeHandler]]]:
         (f"{v1}/responses/{ident}", ResponseHandler),
         (f"{v1}/responses/{ident}/cancel", ResponseCancelHandler),
         (f"{v1}/responses/{ident}/images/([0-9]+)/([0-9]+)", ResponseImageHandler),
-        (f"{v1}/.*", UnknownRouteHandler),
     ]

@@ -85,26 +85,33 @@ class ObjectStore:
         where: Any = None,
     ) -> dict[str, Any]:
         """One page of a list, in OpenAI's list shape (``data``, ``first_id``, ``last_id``, ``has_more``)."""
-        if order not in ("asc", "desc"):
-            raise bad_request(f"'order' must be 'asc' or 'desc', got {order!r}.", "order")
-        if not 1 <= limit <= MAX_LIMIT:
-            raise bad_request(f"'limit' must be between 1 and {MAX_LIMIT}, got {limit}.", "limit")
         items = [o for o in self.all(kind, parent) if where is None or where(o)]
-        if order == "desc":
-            items.reverse()
-        if after is not None:
-            ids = [o["id"] for o in items]
-            if after not in ids:
-                raise bad_request(f"'after' names no object of this list: {after!r}.", "after")
-            items = items[ids.index(after) + 1 :]
-        data = items[:limit]
-        return {
-            "object": "list",
-            "data": data,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-            "has_more": len(items) > limit,
-        }
+        return paginate(items, after=after, limit=limit, order=order)
+
+
+def paginate(
+    items: list[dict[str, Any]], *, after: str | None = None, limit: int = 20, order: str = "desc"
+) -> dict[str, Any]:
+    """One page of ``items`` (oldest first), in OpenAI's list shape (``data``, ``first_id``, ``last_id``,
+    ``has_more``)."""
+    if order not in ("asc", "desc"):
+        raise bad_request(f"'order' must be 'asc' or 'desc', got {order!r}.", "order")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise bad_request(f"'limit' must be between 1 and {MAX_LIMIT}, got {limit}.", "limit")
+    items = list(reversed(items)) if order == "desc" else list(items)
+    if after is not None:
+        ids = [o["id"] for o in items]
+        if after not in ids:
+            raise bad_request(f"'after' names no object of this list: {after!r}.", "after")
+        items = items[ids.index(after) + 1 :]
+    data = items[:limit]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": len(items) > limit,
+    }
 
 
 def parse_page_args(get: Any) -> dict[str, Any]:

@@ -8,7 +8,6 @@ fields, its container); its output is folded from the run's events whenever it i
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
 import time
@@ -18,7 +17,6 @@ from typing import Any
 from ..hooks import RunHooks
 from ..loopstate import LoopState, Stop
 from ..notebook import read_notebook, write_notebook, write_run
-from ..outputs import IMAGE_MIMES, OutputList
 from ..runstate import RunState
 from ..validation import Conflict, NotFound, ServiceError, StartRequest
 from .containers import ContainerService
@@ -26,7 +24,7 @@ from .errors import OpenAIError, bad_request, not_found
 from .files import new_id
 from .objects import ObjectStore
 from .params import ResponseRequest
-from .translate import ResponseBuilder
+from .translate import ResponseBuilder, step_images
 
 KIND = "response"
 log = logging.getLogger(__name__)
@@ -51,6 +49,29 @@ def service_error(err: ServiceError) -> OpenAIError:
     if isinstance(err, NotFound):
         return OpenAIError(404, err.message, code="not_found")
     return OpenAIError(err.status, err.message, type="server_error" if err.status >= 500 else "invalid_request_error")
+
+
+async def settle(runs: Any, containers: ContainerService, container_id: str, run_id: str) -> None:
+    """Once a facade run ends: its container was active until then, the files its code wrote are registered, and
+    the container's notebook record holds the run's cells."""
+    try:
+        async for _ in runs.follow(run_id):
+            pass
+        container = containers.get(container_id)
+        containers.touch(container)
+        containers.sync_files(container)
+        path = os.path.join(containers.root_dir, container["notebook_path"])
+        nb = read_notebook(path)
+        if write_run(nb, RunState.of(runs.run_events(run_id))):
+            write_notebook(nb, path)
+    except Exception:
+        log.exception("codeinterp: settling run %s of container %s", run_id, container_id)
+
+
+def start_settling(tasks: set[asyncio.Task[None]], coro: Any) -> None:
+    task = asyncio.ensure_future(coro)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
 
 
 class ResponseService:
@@ -126,9 +147,7 @@ class ResponseService:
         self.objects.put(KIND, record)
         if limit is not None:
             self._limits[response_id] = limit
-        task = asyncio.ensure_future(self._after(record))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        start_settling(self._tasks, self._after(record))
         return record
 
     def _previous(self, response_id: str) -> dict[str, Any]:
@@ -161,28 +180,12 @@ class ResponseService:
         return f"{container['folder']}/{record['path'].removeprefix('/mnt/data/')}"
 
     async def _after(self, record: dict[str, Any]) -> None:
-        """Once the run ends: the container is active until then, its new files are registered, its notebook
-        record holds the run's cells, and an ``max_output_tokens`` stop is remembered as incomplete."""
-        try:
-            async for _ in self.runs.follow(record["run_id"]):
-                pass
-            container = self.containers.get(record["container_id"])
-            self.containers.touch(container)
-            self.containers.sync_files(container)
-            limit = self._limits.pop(record["id"], None)
-            if limit is not None and limit.reached:
-                record["incomplete_reason"] = "max_output_tokens"
-                self.objects.put(KIND, record)
-            self._write_notebook(container, record["run_id"])
-        except Exception:
-            log.exception("codeinterp: after response %s", record["id"])
-
-    def _write_notebook(self, container: dict[str, Any], run_id: str) -> None:
-        path = os.path.join(self.containers.root_dir, container["notebook_path"])
-        state = RunState.of(self.runs.run_events(run_id))
-        nb = read_notebook(path)
-        if write_run(nb, state):
-            write_notebook(nb, path)
+        """Once the run ends, a ``max_output_tokens`` stop is remembered as incomplete."""
+        await settle(self.runs, self.containers, record["container_id"], record["run_id"])
+        limit = self._limits.pop(record["id"], None)
+        if limit is not None and limit.reached:
+            record["incomplete_reason"] = "max_output_tokens"
+            self.objects.put(KIND, record)
 
     # -- reading -----------------------------------------------------------------------------------------
 
@@ -263,29 +266,12 @@ class ResponseService:
     def image(self, response_id: str, step: int, n: int) -> tuple[str, bytes]:
         """The ``n``-th image of a call's outputs, as its MIME type and bytes (the ``image`` output's URL)."""
         record = self.record(response_id)
-        live = OutputList()
-        outputs: list[dict[str, Any]] | None = None
-        for event in self.runs.run_events(record["run_id"]):
-            if event.get("type") != "step" or event.get("step") != step:
-                continue
-            if event.get("stage") == "in_progress" and "output" in event:
-                live.add(event["output"])
-            if event.get("stage") == "completed":
-                outputs = event.get("outputs", live.items)
-        images = [
-            o
-            for o in (outputs if outputs is not None else live.items)
-            if o.get("output_type") in ("display_data", "execute_result")
-            and any(m in o.get("data", {}) for m in IMAGE_MIMES)
-        ]
+        images = step_images(self.runs.run_events(record["run_id"]), step)
         if not 0 <= n < len(images):
             raise OpenAIError(
                 404, f"No image {n} in the outputs of step {step} of response '{response_id}'.", code="not_found"
             )
-        data = images[n]["data"]
-        mime = next(m for m in IMAGE_MIMES if m in data)
-        value = data[mime]
-        return mime, base64.b64decode("".join(value) if isinstance(value, list) else value)
+        return images[n]
 
     def check_input_files(self, req: ResponseRequest) -> None:
         for attachment in req.attachments:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
+from .assistant_runs import AssistantRuns
+from .assistants import AssistantService
 from .containers import ContainerService
+from .errors import OpenAIError
 from .files import FileService
 from .objects import ObjectStore
 from .responses import ResponseService
@@ -40,7 +44,19 @@ class Facade:
             busy=runs.kernel_busy,
         )
         self.responses = ResponseService(objects=self.objects, containers=self.containers, runs=runs)
+        self.assistants = AssistantService(self.objects, self.files, model=lambda: runs.config.model)
+        self.assistant_runs = AssistantRuns(
+            objects=self.objects, files=self.files, containers=self.containers, runs=runs, assistants=self.assistants
+        )
         self.containers.recover()
+
+    async def delete_thread(self, thread_id: str) -> dict[str, Any]:
+        """Forget the thread and its messages, and delete its container (kernel and folder)."""
+        container_id = self.assistants.thread(thread_id)["_container_id"]
+        if container_id:
+            with contextlib.suppress(OpenAIError):  # already deleted through /v1/containers
+                await self.containers.delete(container_id)
+        return self.assistants.delete_thread(thread_id)
 
     def stop(self) -> None:
         self.containers.stop()

@@ -5,6 +5,7 @@ SDK's ``responses.stream`` accepts, and the ``Response`` object. One fold, used 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +54,28 @@ def call_outputs(outputs: list[dict[str, Any]], image_url: Callable[[int], str])
     return result
 
 
+def step_images(events: list[dict[str, Any]], step: int) -> list[tuple[str, bytes]]:
+    """The images among a run step's outputs (as its completed event, or its live outputs, give them), in order,
+    as (MIME type, bytes)."""
+    live = OutputList()
+    outputs: list[Any] | None = None
+    for event in events:
+        if event.get("type") != "step" or event.get("step") != step:
+            continue
+        if event.get("stage") == "in_progress" and "output" in event:
+            live.add(event["output"])
+        if event.get("stage") == "completed":
+            outputs = event.get("outputs", live.items)
+    found = []
+    for output in outputs if outputs is not None else live.items:
+        data = output.get("data", {}) if output.get("output_type") in ("display_data", "execute_result") else {}
+        mime = next((m for m in IMAGE_MIMES if m in data), None)
+        if mime is not None:
+            value = data[mime]
+            found.append((mime, base64.b64decode("".join(value) if isinstance(value, list) else value)))
+    return found
+
+
 def usage_of(usage: dict[str, Any]) -> dict[str, Any]:
     return {
         "input_tokens": int(usage.get("prompt_tokens", 0)),
@@ -92,6 +115,9 @@ class ResponseBuilder:
         self._live: dict[int, OutputList] = {}
         self._hex = base["id"].removeprefix("resp_")
         self.sequence = 0
+        #: When each output item began (its run event's time), for doors that date their items (Assistants).
+        self.times: dict[int, float] = {}
+        self._now = 0.0
 
     # -- the Response ------------------------------------------------------------------------------------
 
@@ -131,6 +157,7 @@ class ResponseBuilder:
 
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         kind = event.get("type")
+        self._now = float(event.get("time", self._now))
         if kind == "text_delta":
             return self._text(str(event.get("delta", "")))
         if kind == "step":
@@ -164,6 +191,7 @@ class ResponseBuilder:
             "content": [],
         }
         self.output.append(item)
+        self.times[index] = self._now
         self._message = index
         out = [self._event("response.output_item.added", output_index=index, item=dict(item, content=[]))]
         part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
@@ -210,6 +238,7 @@ class ResponseBuilder:
             "outputs": None,
         }
         self.output.append(item)
+        self.times[index] = self._now
         self._calls[step] = index
         self._live[step] = OutputList()
         out.append(self._event("response.output_item.added", output_index=index, item=dict(item)))
