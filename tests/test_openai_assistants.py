@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -236,3 +238,30 @@ async def test_bad_inputs_are_openai_shaped_4xx(client: AsyncOpenAI) -> None:
         await client.beta.threads.runs.retrieve(llm_free.id, thread_id=two.id)
     with pytest.raises(openai.NotFoundError):
         await client.beta.threads.messages.retrieve("msg_missing", thread_id=two.id)
+
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "assistants_code_interpreter.py"
+
+
+async def test_the_classic_assistants_example_script_runs_unchanged(
+    llm: ScriptedLLM, api_url: str, token: str, http_server_client: object, tmp_path: Path
+) -> None:
+    llm.script(code(PLOT), answer("Revenue totals 60; the chart is chart.png."))
+    (tmp_path / "sales.csv").write_bytes(CSV)
+    env = {**os.environ, "OPENAI_BASE_URL": api_url, "OPENAI_API_KEY": token}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(EXAMPLE),
+        "sales.csv",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    text = out.decode()
+    assert proc.returncode == 0, text
+    assert "assistant > code_interpreter" in text and "read_csv" in text and "\n60\n" in text
+    assert "assistant > Revenue totals 60" in text and "run completed" in text
+    assert "outputs ['logs', 'image']" in text and "saved chart-from-run.png" in text
+    assert (tmp_path / "chart-from-run.png").read_bytes().startswith(b"\x89PNG")

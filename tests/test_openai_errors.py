@@ -12,8 +12,8 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from tests.openai_support import *  # noqa: F403
 from tests.conftest import TEST_KEY
+from tests.openai_support import *  # noqa: F403
 from tests.scripted_llm import ScriptedLLM, answer, code, error
 from tests.server_support import Api
 

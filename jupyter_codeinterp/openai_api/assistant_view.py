@@ -209,6 +209,8 @@ class RunView:
             if event["item"]["type"] == "message":
                 message = self.message(index)
                 message.pop("_order")
+                # No text part yet: the first text delta makes it, so the SDK's handler calls on_text_created.
+                message["content"] = [c for c in message["content"] if c["type"] != "text"]
                 return [
                     ("thread.run.step.created", step),
                     ("thread.run.step.in_progress", step),
