@@ -45,8 +45,8 @@ fi
 export CODEINTERP_TEST_GGUF="$GGUF"
 
 echo "== lint and types"
-python -m ruff check jupyter_codeinterp tests bench scripts examples/make_data.py evals
-python -m ruff format --check jupyter_codeinterp tests bench scripts examples/make_data.py evals
+python -m ruff check jupyter_codeinterp tests bench scripts examples/*.py evals
+python -m ruff format --check jupyter_codeinterp tests bench scripts examples/*.py evals
 python -m mypy
 (cd labextension && npm run --silent lint && npm test --silent)
 

@@ -36,7 +36,14 @@ def facade(api: Api, llm: ScriptedLLM, jp_asyncio_loop: asyncio.AbstractEventLoo
         tools = [{"type": "code_interpreter", "container": container["id"]}]
         status, response = await api.post("codeinterp", "v1", "responses", body={"tools": tools, "input": "hi"})
         assert status == 200 and response["status"] == "completed", response
-        return {"container": container["id"], "response": response["id"]}
+        _, assistant = await api.post("codeinterp", "v1", "assistants", body={"model": "m"})
+        _, thread = await api.post("codeinterp", "v1", "threads", body={"messages": [{"role": "user", "content": "x"}]})
+        return {
+            "container": container["id"],
+            "response": response["id"],
+            "assistant": assistant["id"],
+            "thread": thread["id"],
+        }
 
     ids = jp_asyncio_loop.run_until_complete(setup())
     return Session(api, jp_asyncio_loop, "", {}), ids
@@ -107,7 +114,19 @@ def test_every_v1_route_answers_any_id_and_query_with_a_2xx_or_an_openai_4xx(
 ) -> None:
     s, ids = facade
     some = st.one_of(
-        st.sampled_from([ids["container"], ids["response"], "file-x", "cfile_x", ".", "%2F", *TRAVERSAL[:4]]),
+        st.sampled_from(
+            [
+                ids["container"],
+                ids["response"],
+                ids["thread"],
+                ids["assistant"],
+                "file-x",
+                "cfile_x",
+                ".",
+                "%2F",
+                *TRAVERSAL[:4],
+            ]
+        ),
         short_texts.map(_quote),
     )
     names = st.sampled_from(["after", "limit", "order", "purpose", "x"])
@@ -125,6 +144,14 @@ def test_every_v1_route_answers_any_id_and_query_with_a_2xx_or_an_openai_4xx(
         some.map(lambda i: f"POST /responses/{i}/cancel"),
         st.tuples(some, st.integers(0, 3)).map(lambda p: f"GET /responses/{p[0]}/images/{p[1]}/0"),
         some.map(lambda i: f"POST /containers/{i}/files"),
+        st.sampled_from(["GET /assistants", "POST /assistants", "POST /threads", "POST /threads/runs"]),
+        some.map(lambda i: f"GET /threads/{i}/messages"),
+        some.map(lambda i: f"POST /threads/{i}/messages"),
+        some.map(lambda i: f"POST /threads/{i}/runs"),
+        st.tuples(some, some).map(lambda p: f"GET /threads/{p[0]}/runs/{p[1]}/steps"),
+        st.tuples(some, some).map(lambda p: f"POST /threads/{p[0]}/runs/{p[1]}/cancel"),
+        some.map(lambda i: f"GET /threads/{i}/notebook"),
+        some.map(lambda i: f"DELETE /assistants/{i}"),
     )
     container_bodies = st.one_of(
         json_values.map(_dumps),
