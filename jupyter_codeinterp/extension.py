@@ -116,9 +116,9 @@ class CodeInterpreterApp(ExtensionApp):
         store.on_open = self.service.recover
         self.settings["codeinterp_service"] = self.service
         if self.serve_openai_api:
-            from .openai_api.service import Facade
+            from .openai_api.service import LazyFacade
 
-            self.facade = Facade(
+            self.facade = LazyFacade(
                 runs=self.service,
                 kernel_manager=self.serverapp.kernel_manager,
                 root_dir=os.path.expanduser(self.serverapp.root_dir),

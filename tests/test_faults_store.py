@@ -247,8 +247,12 @@ async def test_a_read_only_store_is_503_naming_the_cause_and_the_path_and_works_
     assert refused.value.code == 503
     _, config = await api.get("codeinterp", "config")
     assert "read-only" in config["store_problem"] and config["problem"] is None
+    status, reply = await api.get("codeinterp", "v1", "files")  # the OpenAI-compatible API's data is beside it
+    assert status == 503 and reply["error"]["code"] == "store_unavailable", reply
+    assert "openai_data_dir" in reply["error"]["message"]
 
     read_only_store.restore()
+    assert (await api.get("codeinterp", "v1", "files"))[0] == 200  # opened at the first use once writable
     _, config = await api.get("codeinterp", "config")
     assert config["store_problem"] is None
     assert (await api.run("r-old"))["answer"] == "Earlier answer."

@@ -25,7 +25,7 @@ from ..validation import ServiceError, max_body_bytes, parse_json_body
 from .errors import OpenAIError, bad_request
 from .objects import parse_page_args
 from .params import parse_request
-from .service import Facade
+from .service import Facade, LazyFacade
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,8 +49,9 @@ class FacadeHandler(APIHandler):
 
     @property
     def facade(self) -> Facade:
-        facade: Facade = self.settings["codeinterp_facade"]
-        return facade
+        """The facade's services; a 503 (in OpenAI's shape) while its data folder cannot be opened."""
+        holder: LazyFacade = self.settings["codeinterp_facade"]
+        return holder.get()
 
     @property
     def api_base(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from typing import Any
 
 from .assistant_runs import AssistantRuns
@@ -61,3 +62,30 @@ class Facade:
     def stop(self) -> None:
         self.containers.stop()
         self.objects.close()
+
+
+class LazyFacade:
+    """The facade, made at its first use: a data folder that cannot be written (read-only, full) does not stop the
+    server or the rest of the extension; every /codeinterp/v1 route answers 503 saying why until it can be opened."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._kwargs = kwargs
+        self._facade: Facade | None = None
+
+    def get(self) -> Facade:
+        if self._facade is None:
+            try:
+                self._facade = Facade(**self._kwargs)
+            except (OSError, sqlite3.Error) as exc:
+                raise OpenAIError(
+                    503,
+                    f"The OpenAI-compatible API cannot open its data folder {self._kwargs['data_dir']}: {exc}. "
+                    "Make it writable, or point c.CodeInterpreterApp.openai_data_dir elsewhere.",
+                    type="server_error",
+                    code="store_unavailable",
+                ) from None
+        return self._facade
+
+    def stop(self) -> None:
+        if self._facade is not None:
+            self._facade.stop()

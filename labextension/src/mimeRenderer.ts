@@ -18,7 +18,7 @@ import { Message } from '@lumino/messaging';
 import { Panel } from '@lumino/widgets';
 
 import { RunEvent } from './events';
-import { NotebookWriter } from './notebookWriter';
+import { LIVE_OUTPUT_BATCH_MS, NotebookWriter } from './notebookWriter';
 import { RunView } from './runView';
 
 export const RUN_MIME_TYPE = 'application/vnd.codeinterp.run+json';
@@ -138,7 +138,8 @@ export class RunRenderer extends Panel implements IRenderMime.IRenderer {
     this._notebookWriter = new NotebookWriter(panel, {
       roles: () => new Set(['code']),
       anchorCellId: () => cellId,
-      autoScroll: () => false
+      autoScroll: () => false,
+      outputBatchMs: LIVE_OUTPUT_BATCH_MS
     });
     return this._notebookWriter;
   }

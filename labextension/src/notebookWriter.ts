@@ -38,6 +38,21 @@ export interface IWriterOptions {
   anchorCellId?: () => string | null;
   /** Scroll the notebook to the cell being written. */
   autoScroll?: () => boolean;
+  /**
+   * Live outputs are written at most this often (ms; 0: each as it comes). JupyterLab renders a
+   * stream output again whole each time text is appended to it, so a step printing megabytes in
+   * many pieces would otherwise be rendered as many times; any other event writes them first.
+   */
+  outputBatchMs?: number;
+}
+
+/** How often the sidebar's and the magic's writers write live outputs (see `outputBatchMs`). */
+export const LIVE_OUTPUT_BATCH_MS = 150;
+
+function isLiveOutput(event: RunEvent): boolean {
+  return (
+    event.type === 'step' && event.stage === 'in_progress' && 'output' in event
+  );
 }
 
 /** What one event asks the notebook for: the cells to upsert (null: all of the run's). */
@@ -101,11 +116,48 @@ export class NotebookWriter {
     if (!this._claim.mayWrite(event.run_id)) {
       // Another collaborating tab writes this run; should it leave, the state is all here.
       this._behind.add(event.run_id);
+    } else if (
+      !this._behind.has(event.run_id) &&
+      isLiveOutput(event) &&
+      (this._options.outputBatchMs ?? 0) > 0
+    ) {
+      this._deferOutput(event);
     } else {
+      this._flushOutputs(event.run_id);
       // The first write of a run, or taking it over: every cell, not only this event's.
       this._write(state, this._behind.delete(event.run_id) ? null : event);
     }
     this._forgetIfEnded(state);
+  }
+
+  /** Write a live output with the others that come within `outputBatchMs`. */
+  private _deferOutput(event: RunEvent): void {
+    this._deferred.set(event.run_id, event);
+    if (this._flushTimer === null) {
+      this._flushTimer = window.setTimeout(() => {
+        this._flushTimer = null;
+        for (const runId of [...this._deferred.keys()]) {
+          this._flushOutputs(runId);
+        }
+      }, this._options.outputBatchMs);
+    }
+  }
+
+  /** Write the live outputs of a run held back so far (its state has them all). */
+  private _flushOutputs(runId: string): void {
+    const event = this._deferred.get(runId);
+    if (!event) {
+      return;
+    }
+    this._deferred.delete(runId);
+    const state = this._states.get(runId);
+    if (state && !this._panel.isDisposed && this._claim.mayWrite(runId)) {
+      try {
+        this._write(state, event);
+      } catch (error) {
+        console.error('codeinterp: could not write the run', error);
+      }
+    }
   }
 
   /** How many cells of the run the notebook holds, and whether they are marked ended. */
@@ -271,6 +323,9 @@ export class NotebookWriter {
   private _claim: WriterClaim;
   /** The state of each run being written (or followed while another tab writes it). */
   private _states = new Map<string, IRunState>();
+  /** The last live output event of each run not written yet (see `outputBatchMs`). */
+  private _deferred = new Map<string, RunEvent>();
+  private _flushTimer: number | null = null;
   /** Runs whose notebook cells may lag their state: the next write updates all of them. */
   private _behind = new Set<string>();
   /** Runs joined in a collaborative document, whose writes wait for JOIN_GRACE_MS. */

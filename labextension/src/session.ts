@@ -13,7 +13,7 @@ import { Panel, Widget } from '@lumino/widgets';
 import type { CellRole } from './cells';
 import type { ApprovalMode, RunEvent } from './events';
 import { folderOf, fromRoot, IFileActions } from './fileLinks';
-import { NotebookWriter } from './notebookWriter';
+import { LIVE_OUTPUT_BATCH_MS, NotebookWriter } from './notebookWriter';
 import {
   cancelRun,
   decideApproval,
@@ -64,6 +64,7 @@ export class NotebookSession {
       'Each step appears here and as a cell in the notebook.</p>';
     this.view.addWidget(this._empty);
     this.writer = new NotebookWriter(panel, {
+      outputBatchMs: LIVE_OUTPUT_BATCH_MS,
       roles: () => {
         const s = this._options.settings();
         const roles = new Set<CellRole>(['code']);

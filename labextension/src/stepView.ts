@@ -10,6 +10,7 @@ import { Panel, Widget } from '@lumino/widgets';
 
 import type { Output } from './events';
 import { IFileActions, renderFiles } from './fileLinks';
+import { describeHidden, limitOutputs } from './outputLimit';
 import { outputPatch } from './outputs';
 import type { IStepState } from './runState';
 
@@ -136,8 +137,12 @@ export class StepView extends Panel {
     this._files.className = 'jp-codeinterp-files';
     this._files.hidden = true;
     const bottom = new Widget({ node: this._files });
+    this._note = document.createElement('div');
+    this._note.className = 'jp-codeinterp-output-note';
+    this._note.hidden = true;
     this.addWidget(top);
     this.addWidget(this._outputs);
+    this.addWidget(new Widget({ node: this._note }));
     this.addWidget(bottom);
   }
 
@@ -250,7 +255,15 @@ export class StepView extends Panel {
    * that grew gets its new text only), so live outputs never re-render; a clear or a different
    * list (the engine's at completion, a replay) replaces them.
    */
-  private _renderOutputs(outputs: readonly Output[]): void {
+  private _renderOutputs(all: readonly Output[]): void {
+    const { outputs, hidden } = limitOutputs(all);
+    const note = hidden
+      ? `${describeHidden(hidden)} more output not shown here: the notebook cell has all of it.`
+      : '';
+    if (note !== this._note.textContent) {
+      this._note.textContent = note;
+      this._note.hidden = !note;
+    }
     const patch = outputPatch(this._shown, outputs);
     if (!patch) {
       return;
@@ -274,6 +287,7 @@ export class StepView extends Panel {
   private _code: HTMLPreElement;
   private _message: HTMLDivElement;
   private _files: HTMLDivElement;
+  private _note: HTMLDivElement;
   private _filesKey = '';
   private _outputs: OutputArea;
   private _outputModel: OutputAreaModel;

@@ -228,6 +228,47 @@ describe('the notebook writer', () => {
     expect([cell.outputs.adds, cell.outputs.clears]).toEqual([5, 0]);
   });
 
+  it('with outputBatchMs, writes live outputs together, and before anything else', () => {
+    vi.useFakeTimers();
+    try {
+      const nb = new FakeNotebook();
+      const writer = new NotebookWriter(nb.panel(false), {
+        roles: ALL,
+        outputBatchMs: 150
+      });
+      const ev = (seq: number, e: Record<string, unknown>) =>
+        ({ seq, run_id: 'r', time: seq, ...e }) as unknown as RunEvent;
+      const print = (seq: number, text: string) =>
+        ev(seq, {
+          type: 'step',
+          step: 1,
+          stage: 'in_progress',
+          output: { output_type: 'stream', name: 'stdout', text }
+        });
+      writer.apply(
+        ev(1, { type: 'run_started', thread_id: 't', prompt: 'p', model: 'm' })
+      );
+      writer.apply(
+        ev(2, { type: 'step', step: 1, stage: 'in_progress', code: 'x' })
+      );
+      for (let i = 0; i < 5; i++) {
+        writer.apply(print(3 + i, `${i}\n`));
+      }
+      const cell = nb.cells[1];
+      expect(cell.outputs.adds).toBe(0); // held back
+      vi.advanceTimersByTime(150);
+      expect(cell.outputs.toJSON()).toEqual([
+        { output_type: 'stream', name: 'stdout', text: '0\n1\n2\n3\n4\n' }
+      ]);
+      expect(cell.outputs.adds).toBe(1); // five outputs, one write
+      writer.apply(print(8, 'last\n'));
+      writer.apply(ev(9, { type: 'step', step: 1, stage: 'interpreting' }));
+      expect(cell.outputs.adds).toBe(2); // the next event wrote it first, with no wait
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('never duplicates a cell: events applied twice, or a run replayed by another writer', () => {
     const { events, cells } = fixture('completed_with_fix');
     const nb = new FakeNotebook();
