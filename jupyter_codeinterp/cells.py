@@ -61,6 +61,52 @@ def tag_key(tag: dict[str, Any]) -> tuple[str, str, int]:
     return (str(tag.get("run_id", "")), str(tag.get("role", "")), int(tag.get("step", 0)))
 
 
+#: Most characters of text (streams, plain-text results) one code cell keeps: about what a notebook gets from a
+#: kernel in JupyterLab before the server's IOPub rate limit (1 MB/s) drops the rest. The run's record keeps all.
+MAX_CELL_TEXT = 1_000_000
+
+
+def cut_note(hidden: int) -> str:
+    return (
+        f"\n[Code Interpreter: {hidden:,} more characters of output are not kept in the notebook; "
+        "the run's record has all of them.]\n"
+    )
+
+
+def cap_cell_text(outputs: list[dict[str, Any]], done: bool, limit: int = MAX_CELL_TEXT) -> list[dict[str, Any]]:
+    """``outputs`` with at most ``limit`` characters of text, cut at a line end; once the step is ``done``, a note
+    says how much was left out (not while it runs, so the cell only grows). Errors and rich outputs stay whole."""
+    left, hidden, kept = limit, 0, []
+    for output in outputs:
+        kind = output.get("output_type")
+        data = output.get("data") or {}
+        if kind == "stream":
+            key, text = "text", _text(output.get("text", ""))
+        elif kind in ("execute_result", "display_data") and set(data) == {"text/plain"}:
+            key, text = "data", _text(data["text/plain"])
+        else:
+            kept.append(output)
+            continue
+        if len(text) <= left:
+            kept.append(output)
+            left -= len(text)
+            continue
+        cut = text.rfind("\n", 0, left)
+        end = cut + 1 if cut > left / 2 else left
+        hidden += len(text) - end
+        if end > 0:
+            short = text[:end]
+            kept.append({**output, "text": short} if key == "text" else {**output, "data": {"text/plain": short}})
+        left = 0
+    if hidden and done:
+        kept.append({"output_type": "stream", "name": "stderr", "text": cut_note(hidden)})
+    return kept
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
 def run_cells(state: RunState, roles: frozenset[str] = ALL_ROLES) -> list[CellSpec]:
     """Every cell of the run as it stands, in notebook order."""
     cells: list[CellSpec] = []
@@ -83,7 +129,9 @@ def run_cells(state: RunState, roles: frozenset[str] = ALL_ROLES) -> list[CellSp
                     "cell_type": "code",
                     "source": step.code,
                     "metadata": tag("code", n),
-                    "outputs": [o for o in step.outputs.items if o.get("output_type") != "clear_output"],
+                    "outputs": cap_cell_text(
+                        [o for o in step.outputs.items if o.get("output_type") != "clear_output"], step.done
+                    ),
                     "execution_count": step.execution_count,
                 }
             )

@@ -83,3 +83,18 @@ def test_writes_are_atomic_and_leave_no_temp_files(tmp_path: Path) -> None:
     write_notebook(nb, str(tmp_path / "a.ipynb"))
     assert [p.name for p in tmp_path.iterdir()] == ["a.ipynb"]
     assert nbformat.read(tmp_path / "a.ipynb", as_version=4).cells[0].metadata["codeinterp"]["run_id"] == "r1"
+
+
+def test_a_cell_keeps_about_what_jupyterlab_would_and_says_so_once_the_step_ends() -> None:
+    from jupyter_codeinterp.cells import cap_cell_text
+
+    lines = "".join(f"line {i}\n" for i in range(100))  # 790 characters
+    image = {"output_type": "display_data", "data": {"image/png": "iVBOR", "text/plain": "<Figure>"}, "metadata": {}}
+    outputs = [{"output_type": "stream", "name": "stdout", "text": lines}, image]
+    running = cap_cell_text(outputs, done=False, limit=100)
+    assert running[0]["text"] == "".join(f"line {i}\n" for i in range(13)) and running[1] == image
+    assert len(running) == 2  # no note while it runs: the cell only grows
+    ended = cap_cell_text(outputs, done=True, limit=100)
+    assert ended[:2] == running
+    assert ended[2]["name"] == "stderr" and "696 more characters" in ended[2]["text"]
+    assert cap_cell_text(outputs, done=True, limit=10_000) == outputs

@@ -6,6 +6,7 @@
 
 import type { Output } from './events';
 import { isFinal } from './events';
+import { joinText } from './outputs';
 import { IRunState, RECORDED_STEP_STATUSES } from './runState';
 
 /** The metadata key of every cell we write. */
@@ -117,8 +118,9 @@ export function runCells(
         cell_type: 'code',
         source: step.code,
         metadata: tag('code', n),
-        outputs: step.outputs.items.filter(
-          o => o.output_type !== 'clear_output'
+        outputs: capCellText(
+          step.outputs.items.filter(o => o.output_type !== 'clear_output'),
+          step.stage === 'completed'
         ),
         execution_count: step.executionCount
       });
@@ -133,4 +135,74 @@ export function runCells(
     });
   }
   return cells;
+}
+
+/**
+ * Most characters of text (streams, plain-text results) one code cell keeps: about what a notebook
+ * gets from a kernel in JupyterLab before the server's IOPub rate limit (1 MB/s) drops the rest.
+ * The run's record keeps all. The twin of `cells.py`'s `MAX_CELL_TEXT`.
+ */
+export const MAX_CELL_TEXT = 1_000_000;
+
+export function cutNote(hidden: number): string {
+  return (
+    `\n[Code Interpreter: ${hidden.toLocaleString('en-US')} more characters of output are not kept ` +
+    "in the notebook; the run's record has all of them.]\n"
+  );
+}
+
+/**
+ * `outputs` with at most `limit` characters of text, cut at a line end; once the step is `done`,
+ * a note says how much was left out (not while it runs, so the cell only grows). Errors and rich
+ * outputs stay whole.
+ */
+export function capCellText(
+  outputs: Output[],
+  done: boolean,
+  limit = MAX_CELL_TEXT
+): Output[] {
+  let left = limit;
+  let hidden = 0;
+  const kept: Output[] = [];
+  for (const output of outputs) {
+    const o = output as any;
+    const data = o.data ?? {};
+    let text: string;
+    let make: (short: string) => Output;
+    if (o.output_type === 'stream') {
+      text = joinText(o.text);
+      make = short => ({ ...o, text: short });
+    } else if (
+      (o.output_type === 'execute_result' ||
+        o.output_type === 'display_data') &&
+      Object.keys(data).length === 1 &&
+      'text/plain' in data
+    ) {
+      text = joinText(data['text/plain']);
+      make = short => ({ ...o, data: { 'text/plain': short } });
+    } else {
+      kept.push(output);
+      continue;
+    }
+    if (text.length <= left) {
+      kept.push(output);
+      left -= text.length;
+      continue;
+    }
+    const cut = text.lastIndexOf('\n', left - 1);
+    const end = cut > left / 2 ? cut + 1 : left;
+    hidden += text.length - end;
+    if (end > 0) {
+      kept.push(make(text.slice(0, end)));
+    }
+    left = 0;
+  }
+  if (hidden && done) {
+    kept.push({
+      output_type: 'stream',
+      name: 'stderr',
+      text: cutNote(hidden)
+    } as Output);
+  }
+  return kept;
 }

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { endMarkdown, runCells, tagKey } from '../src/cells';
+import {
+  capCellText,
+  cutNote,
+  endMarkdown,
+  runCells,
+  tagKey
+} from '../src/cells';
 import type { RunEvent } from '../src/events';
 import { applyEvent, newRunState } from '../src/runState';
 
@@ -160,5 +166,30 @@ describe('the cells, rule by rule', () => {
     expect(runCells(state, new Set(['code'])).map(c => c.cell_type)).toEqual([
       'code'
     ]);
+  });
+});
+
+describe('a cell keeps about what JupyterLab would (the twin of cells.py)', () => {
+  it('cuts text at a line end and says so once the step ends', () => {
+    const lines = Array.from({ length: 100 }, (_, i) => `line ${i}\n`).join('');
+    const image = {
+      output_type: 'display_data',
+      data: { 'image/png': 'iVBOR', 'text/plain': '<Figure>' },
+      metadata: {}
+    };
+    const outputs = [
+      { output_type: 'stream', name: 'stdout', text: lines },
+      image
+    ] as any[];
+    const running = capCellText(outputs, false, 100);
+    expect((running[0] as any).text).toBe(
+      Array.from({ length: 13 }, (_, i) => `line ${i}\n`).join('')
+    );
+    expect(running).toHaveLength(2);
+    const ended = capCellText(outputs, true, 100);
+    expect(ended.slice(0, 2)).toEqual(running);
+    expect((ended[2] as any).text).toContain('696 more characters');
+    expect((ended[2] as any).text).toBe(cutNote(696));
+    expect(capCellText(outputs, true, 10_000)).toEqual(outputs);
   });
 });
