@@ -127,6 +127,7 @@ class CodeInterpreterApp(ExtensionApp):
                 container_kernel=self.container_kernel,
                 container_idle_limit=self.container_idle_limit,
                 max_prompt_chars=self.max_prompt_chars,
+                session_manager=self.serverapp.session_manager,
             )
             self.settings["codeinterp_facade"] = self.facade
         # The first run would otherwise pay for importing openai (~0.4 s); do it now, off the event loop.

@@ -85,6 +85,8 @@ async def test_a_container_is_a_kernel_with_a_folder_its_files_and_a_notebook_re
     assert record["kernel_id"] in kernels
     runs = (await api.get("codeinterp", "runs", params={"since": "0"}))[1]["runs"]
     assert [r["notebook_path"] for r in runs] == [record["notebook_path"]]
+    sessions = (await api.get("api", "sessions"))[1]
+    assert {(s["path"], s["kernel"]["id"]) for s in sessions} == {(record["notebook_path"], record["kernel_id"])}
     notebook = json.loads((jp_root_dir / record["notebook_path"]).read_text())
     assert any("upper()" in "".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
 

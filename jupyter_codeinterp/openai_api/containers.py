@@ -59,6 +59,7 @@ class ContainerService(ContainerFiles):
         idle_limit: float = 0.0,
         sweep_interval: float = 30.0,
         busy: Callable[[str], bool] = lambda kernel_id: False,
+        session_manager: Any = None,
     ) -> None:
         self.objects = objects
         self.files = files
@@ -71,6 +72,9 @@ class ContainerService(ContainerFiles):
         self.sweep_interval = sweep_interval
         #: Whether a kernel has a run on it now (a busy container does not expire).
         self.busy = busy
+        #: The server's sessions: the container's notebook is bound to its kernel, so opening the notebook in
+        #: JupyterLab joins the container's kernel (its variables, its files) instead of starting another.
+        self.session_manager = session_manager
         self._sweeper: asyncio.Task[None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------------
@@ -125,6 +129,7 @@ class ContainerService(ContainerFiles):
                 type="server_error",
                 code="kernel_start_failed",
             ) from None
+        await self._bind_notebook(notebook_rel, kernel_id)
         now = int(time.time())
         container = {
             "id": container_id,
@@ -149,6 +154,17 @@ class ContainerService(ContainerFiles):
             self._copy_in(container, upload)
         self._start_sweeping()
         return container
+
+    async def _bind_notebook(self, notebook_rel: str, kernel_id: str) -> None:
+        """A session for the notebook record on the container's kernel: JupyterLab then opens it on that kernel."""
+        if self.session_manager is None:
+            return
+        try:
+            await self.session_manager.create_session(
+                path=notebook_rel, name=os.path.basename(notebook_rel), type="notebook", kernel_id=kernel_id
+            )
+        except Exception:
+            log.warning("codeinterp: no session for %s; it opens on a kernel of its own", notebook_rel, exc_info=True)
 
     def _minutes(self, expires_after: Any, prefix: str) -> int:
         if expires_after is None:

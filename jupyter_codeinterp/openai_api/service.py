@@ -28,6 +28,7 @@ class Facade:
         container_kernel: str,
         container_idle_limit: float,
         max_prompt_chars: int,
+        session_manager: Any = None,
     ) -> None:
         self.max_prompt_chars = max_prompt_chars
         self.objects = ObjectStore(os.path.join(data_dir, "objects.sqlite"))
@@ -43,6 +44,7 @@ class Facade:
             idle_limit=container_idle_limit,
             sweep_interval=max(sweep, 0.2),
             busy=runs.kernel_busy,
+            session_manager=session_manager,
         )
         self.responses = ResponseService(objects=self.objects, containers=self.containers, runs=runs)
         self.assistants = AssistantService(self.objects, self.files, model=lambda: runs.config.model)
