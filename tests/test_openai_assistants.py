@@ -265,3 +265,32 @@ async def test_the_classic_assistants_example_script_runs_unchanged(
     assert "assistant > Revenue totals 60" in text and "run completed" in text
     assert "outputs ['logs', 'image']" in text and "saved chart-from-run.png" in text
     assert (tmp_path / "chart-from-run.png").read_bytes().startswith(b"\x89PNG")
+
+
+async def test_tool_resources_files_are_in_the_thread_s_kernel_and_create_and_run_works(
+    client: AsyncOpenAI, llm: ScriptedLLM, api: Api
+) -> None:
+    csv = await client.files.create(file=("sales.csv", io.BytesIO(CSV)), purpose="assistants")
+    notes = await client.files.create(file=("notes.txt", io.BytesIO(b"n")), purpose="assistants")
+    assistant = await client.beta.assistants.create(
+        model="m", tools=[{"type": "code_interpreter"}], tool_resources={"code_interpreter": {"file_ids": [csv.id]}}
+    )
+    llm.script(code("import os\nprint(sorted(f for f in os.listdir('.') if not f.endswith('.ipynb')))"), answer("ok"))
+    run = await client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id,
+        thread={"messages": [{"role": "user", "content": "What files do you have?"}]},
+        tool_resources={"code_interpreter": {"file_ids": [notes.id]}},
+        poll_interval_ms=50,
+    )
+    assert run.status == "completed"
+    steps = (await client.beta.threads.runs.steps.list(run_id=run.id, thread_id=run.thread_id)).data
+    logs = steps[-1].step_details.tool_calls[0].code_interpreter.outputs[0].logs  # type: ignore[union-attr]
+    assert logs == "['notes.txt', 'sales.csv']\n"
+
+    thread = await client.beta.threads.retrieve(run.thread_id)
+    assert thread.tool_resources is not None
+    kernels_before = {k["id"] for k in (await api.get("api", "kernels"))[1]}
+    assert (await client.beta.threads.delete(thread.id)).deleted
+    with pytest.raises(openai.NotFoundError):
+        await client.beta.threads.retrieve(thread.id)
+    assert len({k["id"] for k in (await api.get("api", "kernels"))[1]}) == len(kernels_before) - 1

@@ -4,7 +4,9 @@ with the real ``openai`` SDK: only ``base_url`` and ``api_key`` change."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
+import json
 import os
 import sys
 from pathlib import Path
@@ -15,6 +17,9 @@ from tests.openai_support import *  # noqa: F403
 from tests.scripted_llm import ScriptedLLM, answer, code
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "hosted_code_interpreter.py"
+PNG_1PX = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 CSV = b"month,revenue\nJan,10\nFeb,30\nMar,20\n"
 CHART = """
 import pandas as pd, matplotlib
@@ -179,3 +184,42 @@ async def test_the_hosted_tool_example_script_runs_unchanged_with_two_environmen
     assert "--- code ---" in text and "60" in text and "[image] http" in text
     assert "downloaded chart.png" in text
     assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+
+
+async def test_input_items_with_files_and_images_instructions_and_settings_reach_the_run(
+    client: AsyncOpenAI, llm: ScriptedLLM
+) -> None:
+    uploaded = await client.files.create(file=("sales.csv", io.BytesIO(CSV)), purpose="user_data")
+    pixel = base64.b64encode(PNG_1PX).decode()
+    llm.script(code("import os\nprint(sorted(os.listdir('.')))"), answer("Both are here."))
+    response = await client.responses.create(
+        model="gpt-4.1",
+        tools=[{"type": "code_interpreter", "container": {"type": "auto"}}],
+        instructions="Answer in one sentence.",
+        input=[
+            {"role": "developer", "content": "Prefer pandas."},
+            {"role": "user", "content": "Earlier question."},
+            {"role": "assistant", "content": [{"type": "output_text", "text": "Earlier answer."}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_text", "text": "List the files you were given."},
+                    {"type": "input_file", "file_id": uploaded.id},
+                    {"type": "input_image", "image_url": f"data:image/png;base64,{pixel}", "detail": "auto"},
+                ],
+            },
+        ],
+        temperature=0.3,
+        metadata={"job": "nightly"},
+        include=["code_interpreter_call.outputs"],
+    )
+    assert response.status == "completed"
+    assert "'sales.csv'" in response.output[0].outputs[0].logs and "'image-1.png'" in response.output[0].outputs[0].logs
+    assert response.metadata == {"job": "nightly"} and response.temperature == 0.3
+    assert response.instructions is not None and "Prefer pandas." in response.instructions
+    first = llm.requests[0]
+    system = first["messages"][0]["content"]
+    assert "Answer in one sentence." in system and "Prefer pandas." in system
+    asked = json.dumps(first["messages"][1:])
+    assert "Earlier answer." in asked and "List the files you were given." in asked and "sales.csv" in asked
+    assert first["temperature"] == 0.3

@@ -216,7 +216,7 @@ def _content(content: Any, param: str, files_allowed: bool) -> tuple[str, list[A
         if kind in ("input_text", "output_text", "text"):
             texts.append(str(part.get("text", "")))
         elif kind in ("input_file", "input_image") and files_allowed:
-            files.append(_attachment(part, kind, where, len(files)))
+            files.append(_attachment(part, kind, where, sum(1 for f in files if f.data is not None)))
         else:
             raise bad_request(f"Unsupported content part {kind!r} ({where}).", f"{where}.type")
     return "\n".join(texts), files
