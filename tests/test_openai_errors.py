@@ -110,7 +110,7 @@ async def test_the_sdk_raises_its_own_classes(client: AsyncOpenAI, api_url: str,
         async with AsyncOpenAI(base_url=api_url, api_key="not-the-token", max_retries=0) as stranger:
             await stranger.files.list()
     with pytest.raises(openai.NotFoundError) as unknown:
-        await client.get("/assistants", cast_to=object)
+        await client.get("/vector_stores", cast_to=object)
     assert error_of(unknown.value)["code"] == "unknown_route"
 
 
