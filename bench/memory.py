@@ -1,7 +1,7 @@
 """Does memory stay flat? The server's RSS over many short runs, the kernel's over many steps of the magic.
 
-Run: ``python bench/memory.py [--runs 1000] [--steps 100]`` (``--no-write``: print only; ``--profile``: the
-server's tracemalloc top growth between the first and the last sample, in its log). One real ``jupyter server``,
+Run: ``python bench/memory.py [--runs 1000] [--steps 100]`` (``--no-write``: print only; ``--profile``: where the
+server's allocations grew between the first and the last sample, by tracemalloc). One real ``jupyter server``,
 one kernel, the scripted model: ``--runs`` runs one after the other, each on a new thread, each one code step
 printing ~1 KB and an answer; the server's RSS is read (``/proc``, or psutil when installed) after warming up and
 every 100 runs. Then a kernel with ``%load_ext jupyter_codeinterp``: ``%%interpret`` runs of 10 steps each (each
@@ -11,6 +11,7 @@ printing ~10 KB, captured by the magic) until ``--steps`` steps, its RSS read af
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -47,31 +48,91 @@ def slope(xs: list[float], ys: list[float]) -> float:
     """Least-squares slope of ``ys`` over ``xs``."""
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     den = sum((x - mx) ** 2 for x in xs)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else 0.0
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
+
+
+#: Put first on the server's path with ``--profile``: the first SIGUSR2 (jupyter_server has SIGUSR1) starts
+#: tracemalloc (started with the process it made the server too slow to start), each one writes a snapshot.
+_SITECUSTOMIZE = """
+import os, signal, tracemalloc
+def _dump(signum, frame):
+    if not tracemalloc.is_tracing():
+        tracemalloc.start(8)
+    folder = os.environ["BENCH_TRACEMALLOC_DIR"]
+    path = os.path.join(folder, "snapshot-%d" % len(os.listdir(folder)))
+    import collections, gc
+    gc.collect()
+    ours = collections.Counter(
+        type(o).__module__ + "." + type(o).__qualname__ for o in gc.get_objects()
+        if type(o).__module__.startswith(("jupyter_codeinterp", "jupyter_client", "zmq", "openai", "httpx"))
+    )
+    with open(path + ".types", "w") as f:
+        f.writelines("%d %s\n" % (n, name) for name, n in ours.most_common(40))
+    tracemalloc.take_snapshot().dump(path + ".part")
+    os.rename(path + ".part", path)
+signal.signal(signal.SIGUSR2, _dump)
+"""
+
+
+def _snapshot(pid: int, folder: Path) -> Any:
+    import signal
+    import tracemalloc
+
+    count = len(list(folder.glob("snapshot-*")))
+    os.kill(pid, signal.SIGUSR2)
+    path = folder / f"snapshot-{count}"
+    while not path.exists():
+        time.sleep(0.05)
+    return tracemalloc.Snapshot.load(str(path))
+
+
+def _profiling(home: Path) -> tuple[dict[str, str], Path]:
+    """What the server's environment needs for ``--profile``, and where its snapshots go."""
+    site, snaps = home / "site", home / "snapshots"
+    site.mkdir()
+    snaps.mkdir()
+    (site / "sitecustomize.py").write_text(_SITECUSTOMIZE)
+    path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    return {"PYTHONPATH": path, "BENCH_TRACEMALLOC_DIR": str(snaps)}, snaps
 
 
 def server_rss(llm: ScriptedLLM, runs: int, every: int, *, profile: bool = False) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="codeinterp-memory-"))
-    env = {"CODEINTERP_BENCH_TRACEMALLOC": "1"} if profile else {}
+    saved = dict(os.environ)
+    env, snaps = _profiling(home) if profile else ({}, home)
     os.environ.update(env)
-    server = ServerProcess(home, llm)
+    try:
+        server = ServerProcess(home, llm)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     samples: list[tuple[int, float]] = []
+    first: Any = None
+    growth: list[str] = []
     started = time.perf_counter()
     try:
         kernel = server.ok("POST", "/api/kernels", {"name": "python3"})["id"]
         for i in range(runs + every):  # the first ``every`` warm up (imports, caches, the store's pages)
             if i >= every and (i - every) % every == 0:
                 samples.append((i - every, rss_mb(server.proc.pid)))
+                if profile and first is None:
+                    first = _snapshot(server.proc.pid, snaps)
             llm.script(code(f"print('{i:04d}' * 250)"), answer(f"Run {i} done."))
             run = server.start_run(kernel, f"run {i}", thread_id="new")
             events = server.events(run["run_id"])
             assert events[-1]["type"] == "run_ended" and events[-1]["status"] == "completed", events[-1]
         samples.append((runs, rss_mb(server.proc.pid)))
+        if profile:
+            stats = _snapshot(server.proc.pid, snaps).compare_to(first, "traceback")
+            types = sorted(snaps.glob("*.types"))
+            growth.append("objects of ours and of the kernel/model clients, first and last sample:")
+            growth.extend(f"    {t.name}: " + ", ".join(t.read_text().split("\n")[:15]) for t in (types[0], types[-1]))
+            for stat in stats[:8]:
+                growth.append(f"{stat.size_diff / 1e3:+.1f} KB in {stat.count_diff:+d} blocks")
+                growth.extend(f"    {line}" for line in stat.traceback.format()[-12:])
     finally:
         server.kill()
-        for key in env:
-            os.environ.pop(key, None)
-    return {"samples": samples, "seconds": time.perf_counter() - started, "log": home}
+    return {"samples": samples, "seconds": time.perf_counter() - started, "growth": growth}
 
 
 def _magic_cell(llm: ScriptedLLM, first: int) -> str:
@@ -118,7 +179,7 @@ def kernel_rss(llm: ScriptedLLM, steps: int) -> dict[str, Any]:
 
 def _figures(samples: list[tuple[int, float]], per: int) -> dict[str, float]:
     xs, ys = [float(x) for x, _ in samples], [y for _, y in samples]
-    steps = [b - a for a, b in zip(ys, ys[1:])]
+    steps = [b - a for a, b in itertools.pairwise(ys)]
     return {
         "slope": slope(xs, ys) * per,
         "spread": statistics.pstdev(steps) if len(steps) > 1 else 0.0,
@@ -197,6 +258,6 @@ if __name__ == "__main__":
     table = render(result)
     print(table)
     if args.profile:
-        print(f"server log: {result['server']['log']}")
+        print("\n".join(result["server"]["growth"]))
     if not args.no_write:
         write_section(TITLE, table)
