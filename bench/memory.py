@@ -60,14 +60,6 @@ def _dump(signum, frame):
         tracemalloc.start(8)
     folder = os.environ["BENCH_TRACEMALLOC_DIR"]
     path = os.path.join(folder, "snapshot-%d" % len(os.listdir(folder)))
-    import collections, gc
-    gc.collect()
-    ours = collections.Counter(
-        type(o).__module__ + "." + type(o).__qualname__ for o in gc.get_objects()
-        if type(o).__module__.startswith(("jupyter_codeinterp", "jupyter_client", "zmq", "openai", "httpx"))
-    )
-    with open(path + ".types", "w") as f:
-        f.writelines("%d %s\n" % (n, name) for name, n in ours.most_common(40))
     tracemalloc.take_snapshot().dump(path + ".part")
     os.rename(path + ".part", path)
 signal.signal(signal.SIGUSR2, _dump)
@@ -81,7 +73,9 @@ def _snapshot(pid: int, folder: Path) -> Any:
     count = len(list(folder.glob("snapshot-*")))
     os.kill(pid, signal.SIGUSR2)
     path = folder / f"snapshot-{count}"
+    deadline = time.monotonic() + 120
     while not path.exists():
+        assert time.monotonic() < deadline, "the server wrote no snapshot"
         time.sleep(0.05)
     return tracemalloc.Snapshot.load(str(path))
 
@@ -124,9 +118,6 @@ def server_rss(llm: ScriptedLLM, runs: int, every: int, *, profile: bool = False
         samples.append((runs, rss_mb(server.proc.pid)))
         if profile:
             stats = _snapshot(server.proc.pid, snaps).compare_to(first, "traceback")
-            types = sorted(snaps.glob("*.types"))
-            growth.append("objects of ours and of the kernel/model clients, first and last sample:")
-            growth.extend(f"    {t.name}: " + ", ".join(t.read_text().split("\n")[:15]) for t in (types[0], types[-1]))
             for stat in stats[:8]:
                 growth.append(f"{stat.size_diff / 1e3:+.1f} KB in {stat.count_diff:+d} blocks")
                 growth.extend(f"    {line}" for line in stat.traceback.format()[-12:])
