@@ -53,13 +53,26 @@ def slope(xs: list[float], ys: list[float]) -> float:
 
 #: Put first on the server's path with ``--profile``: the first SIGUSR2 (jupyter_server has SIGUSR1) starts
 #: tracemalloc (started with the process it made the server too slow to start), each one writes a snapshot.
-_SITECUSTOMIZE = """
+_SITECUSTOMIZE = r"""
 import os, signal, tracemalloc
 def _dump(signum, frame):
     if not tracemalloc.is_tracing():
         tracemalloc.start(8)
     folder = os.environ["BENCH_TRACEMALLOC_DIR"]
     path = os.path.join(folder, "snapshot-%d" % len(os.listdir(folder)))
+    try:
+        import collections, gc
+        gc.collect()
+        counts = collections.Counter()
+        for o in gc.get_objects():
+            module = getattr(type(o), "__module__", "")
+            if isinstance(module, str) and module.startswith(("jupyter_codeinterp", "tornado.websocket")):
+                counts[module + "." + type(o).__qualname__] += 1
+        with open(path + ".counts", "w") as f:
+            f.writelines("%d %s\n" % (n, name) for name, n in counts.most_common(12))
+    except Exception as exc:
+        with open(path + ".counts", "w") as f:
+            f.write(repr(exc))
     tracemalloc.take_snapshot().dump(path + ".part")
     os.rename(path + ".part", path)
 signal.signal(signal.SIGUSR2, _dump)
@@ -70,7 +83,7 @@ def _snapshot(pid: int, folder: Path) -> Any:
     import signal
     import tracemalloc
 
-    count = len(list(folder.glob("snapshot-*")))
+    count = len(os.listdir(folder))
     os.kill(pid, signal.SIGUSR2)
     path = folder / f"snapshot-{count}"
     deadline = time.monotonic() + 120
@@ -118,6 +131,9 @@ def server_rss(llm: ScriptedLLM, runs: int, every: int, *, profile: bool = False
         samples.append((runs, rss_mb(server.proc.pid)))
         if profile:
             stats = _snapshot(server.proc.pid, snaps).compare_to(first, "traceback")
+            counts = sorted(snaps.glob("*.counts"))  # after a gc.collect(): what is still referenced
+            growth.append("objects of ours (after gc.collect()), first and last sample:")
+            growth.extend("    " + ", ".join(c.read_text().splitlines()) for c in (counts[0], counts[-1]))
             for stat in stats[:8]:
                 growth.append(f"{stat.size_diff / 1e3:+.1f} KB in {stat.count_diff:+d} blocks")
                 growth.extend(f"    {line}" for line in stat.traceback.format()[-12:])
