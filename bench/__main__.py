@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from bench import file_cost, load, load_cost, loop_overhead, model_turn, server_cost
+from bench import file_cost, load, load_cost, loop_overhead, memory, model_turn, output_bytes, server_cost
 from bench.report import write_section
 
 Row = tuple[str, float, float | None, str, bool]
@@ -59,6 +59,16 @@ def _file_cost(quick: bool) -> tuple[str, str, list[Row]]:
     return file_cost.TITLE, file_cost.render(r), file_cost.summary(r)
 
 
+def _output_bytes(quick: bool) -> tuple[str, str, list[Row]]:
+    r = output_bytes.measure(0.2 if quick else 5)
+    return output_bytes.TITLE, output_bytes.render(r), output_bytes.summary(r)
+
+
+def _memory(quick: bool) -> tuple[str, str, list[Row]]:
+    r = memory.measure(*((4, 10) if quick else (1000, 100)))
+    return memory.TITLE, memory.render(r), memory.summary(r)
+
+
 BENCHMARKS: dict[str, Callable[[bool], tuple[str, str, list[Row]]]] = {
     "loop_overhead": _loop_overhead,
     "server_cost": _server_cost,
@@ -67,6 +77,8 @@ BENCHMARKS: dict[str, Callable[[bool], tuple[str, str, list[Row]]]] = {
     "load20": _load(20),
     "load_cost": _load_cost,
     "file_cost": _file_cost,
+    "output_bytes": _output_bytes,
+    "memory": _memory,
 }
 
 

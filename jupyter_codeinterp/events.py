@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 from typing_extensions import NotRequired
 
@@ -91,8 +91,14 @@ class StepEvent(_Base):
     code: NotRequired[str]
     #: in_progress: one live output, as it arrives.
     output: NotRequired[Output]
-    #: completed: every output of the step, coalesced.
-    outputs: NotRequired[list[Output]]
+    #: Each output is sent once: live, and again in ``completed`` only where the two would differ.
+    outputs: NotRequired[
+        Annotated[
+            list[Output],
+            "completed: the step's outputs, settled, only when they differ from what its live in_progress outputs "
+            "fold to (clears applied, consecutive streams merged); absent, they are exactly those.",
+        ]
+    ]
     #: completed.
     status: NotRequired[StepStatus]
     execution_count: NotRequired[int | None]

@@ -391,7 +391,7 @@ class Interpreter:
         recording as it goes stores them in the same transaction as the ``completed`` event."""
         for message in messages:
             st.append(message)
-        st.open_steps.pop(step, None)
+        _, live = st.open_steps.pop(step, ("", []))
         status: StepStatus = result.status
         record: dict[str, Any] = {
             "step": step,
@@ -409,4 +409,8 @@ class Interpreter:
             record["files_truncated"] = True
         record = scrub(record, self.config.api_key)
         st.steps.append(record)
-        await em.step(step, "completed", **{k: v for k, v in record.items() if k != "step"})
+        # Outputs go out once: a client folds the live ones to these, so they are repeated only where they differ
+        # (outputs that never streamed, display updates, a different coalescing).
+        same = record["outputs"] == settle(live)
+        fields = {k: v for k, v in record.items() if k != "step" and not (k == "outputs" and same)}
+        await em.step(step, "completed", **fields)

@@ -14,7 +14,7 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from typing_extensions import NotRequired, is_typeddict
 
@@ -75,6 +75,10 @@ def to_schema(tp: Any, *, top: bool = False) -> dict[str, Any]:
         return {"type": "number"}
     if tp is type(None):
         return {"type": "null"}
+    if origin is Annotated:  # a field's note: its description in the schema (the TypeScript has none)
+        inner, *notes = typing.get_args(tp)
+        described = to_schema(inner)
+        return {**described, "description": " ".join(" ".join(str(n) for n in notes).split())}
     if origin is Literal:
         return {"enum": list(typing.get_args(tp))}
     if origin in (Union, types.UnionType):

@@ -22,7 +22,7 @@ from typing import Any
 
 from .events import run_ended
 from .history import repaired, unanswered_tail
-from .runstate import ACTIVE_STATUSES
+from .runstate import ACTIVE_STATUSES, RunState
 from .store_errors import StoreError, StoreFailure, classify
 from .store_schema import SCHEMA_VERSION, migrate
 
@@ -242,22 +242,27 @@ class Store:
             self._put_step(db, run_id, step)
 
     @staticmethod
-    def _put_step(db: sqlite3.Connection, run_id: str, step: dict[str, Any]) -> None:
+    def _put_step(db: sqlite3.Connection, run_id: str, step: dict[str, Any], *, keep: bool = False) -> None:
+        """Record a step: a ``completed`` event, or a step record. An event without ``outputs`` left them to its live
+        events, so the row does too (``outputs_in_events``): each output is stored once. ``keep``: a step already
+        recorded stays as it is (its ``completed`` event said the last word)."""
+        in_events = "outputs" not in step
         db.execute(
-            "INSERT OR REPLACE INTO steps "
-            "(run_id, step, code, outputs, status, execution_count, elapsed, message, files, files_truncated) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR {'IGNORE' if keep else 'REPLACE'} INTO steps "
+            "(run_id, step, code, outputs, status, execution_count, elapsed, message, files, files_truncated, "
+            "outputs_in_events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run_id,
                 int(step["step"]),
                 _text(step.get("code", "")),
-                _dumps(step.get("outputs", [])),
+                "[]" if in_events else _dumps(step["outputs"]),
                 step.get("status", ""),
                 step.get("execution_count"),
                 step.get("elapsed"),
                 _text(step.get("message", "")),
                 _dumps(step.get("files", [])),
                 int(bool(step.get("files_truncated", False))),
+                int(in_events),
             ),
         )
 
@@ -288,7 +293,7 @@ class Store:
                 (status, _text(reason), _text(answer), _dumps(usage), now, run_id),
             )
             for step in steps:
-                self._put_step(db, run_id, step)
+                self._put_step(db, run_id, step, keep=True)
             if messages:
                 self._add_messages(db, run_id, messages, None)
             db.execute("UPDATE threads SET updated = ? WHERE thread_id = ?", (now, thread_id))
@@ -347,19 +352,31 @@ class Store:
     def steps(self, run_id: str) -> list[dict[str, Any]]:
         with self._read() as db:
             rows = db.execute(
-                "SELECT step, code, outputs, status, execution_count, elapsed, message, files, files_truncated "
-                "FROM steps WHERE run_id = ? ORDER BY step",
+                "SELECT step, code, outputs, status, execution_count, elapsed, message, files, files_truncated, "
+                "outputs_in_events FROM steps WHERE run_id = ? ORDER BY step",
                 (run_id,),
             ).fetchall()
-        return [
-            {
-                **dict(r),
-                "outputs": json.loads(r["outputs"]),
-                "files": json.loads(r["files"]),
-                "files_truncated": bool(r["files_truncated"]),
-            }
-            for r in rows
-        ]
+            folded = self._folded_outputs(db, run_id) if any(r["outputs_in_events"] for r in rows) else {}
+        steps = []
+        for r in rows:
+            step = dict(r)
+            in_events = step.pop("outputs_in_events")
+            step["outputs"] = folded.get(r["step"], []) if in_events else json.loads(r["outputs"])
+            step["files"] = json.loads(r["files"])
+            step["files_truncated"] = bool(r["files_truncated"])
+            steps.append(step)
+        return steps
+
+    @staticmethod
+    def _folded_outputs(db: sqlite3.Connection, run_id: str) -> dict[int, list[dict[str, Any]]]:
+        """Each step's outputs as its events fold (``RunState``, as every client folds them live)."""
+        rows = db.execute(
+            "SELECT event FROM events WHERE run_id = ? AND json_extract(event, '$.type') = 'step' "
+            "AND json_extract(event, '$.stage') IN ('in_progress', 'completed') ORDER BY seq",
+            (run_id,),
+        ).fetchall()
+        state = RunState.of([json.loads(r["event"]) for r in rows])
+        return {n: list(step.outputs.items) for n, step in state.steps.items()}
 
     @staticmethod
     def _run_dict(row: sqlite3.Row) -> dict[str, Any]:

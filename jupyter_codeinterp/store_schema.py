@@ -12,7 +12,7 @@ import sqlite3
 from .store_errors import StoreError
 
 #: The schema this release writes. Bump it with a new entry in ``MIGRATIONS``.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Schema 1 (0.1), created as it was; a new store then takes every migration, exactly as an old one does.
 
@@ -85,6 +85,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE steps ADD COLUMN files TEXT NOT NULL DEFAULT '[]'",
         "ALTER TABLE steps ADD COLUMN files_truncated INTEGER NOT NULL DEFAULT 0",
     ),
+    # Outputs kept once: a step whose outputs are those its live events fold to is stored without them (1) and
+    # read back by folding its events (``Store.steps``).
+    4: ("ALTER TABLE steps ADD COLUMN outputs_in_events INTEGER NOT NULL DEFAULT 0",),
 }
 
 

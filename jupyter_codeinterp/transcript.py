@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from .events import EVENTS_VERSION, Output
+from .outputs import OutputList
 from .runstate import RunState, StepState
 
 #: The mimetype our labextension renders with the sidebar's step view.
@@ -236,13 +237,19 @@ def compact(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The events as the notebook keeps them: a finished step without its streamed pieces (its ``completed`` event
     carries the final code and outputs), and each stretch of assistant text as one ``text_delta`` (with the seq of
     its last piece). Models stream a token at a time, so this halves a saved run or better; replaying the result
-    from the start gives the same view, which is how our renderer reads each bundle."""
+    from the start gives the same view, which is how our renderer reads each bundle. A ``completed`` event that left
+    its outputs to the live ones (they fold to the same) gets them here, folded, since the live ones go."""
     finished = {e["step"] for e in events if e.get("type") == "step" and e.get("stage") == "completed"}
+    live = {n: OutputList() for n in finished}
     kept: list[dict[str, Any]] = []
     for e in events:
         kind = e.get("type")
         if kind == "step" and e.get("step") in finished and e.get("stage") in _FOLDED_STAGES:
+            if e.get("output") is not None:
+                live[e["step"]].add(e["output"])
             continue
+        if kind == "step" and e.get("stage") == "completed" and "outputs" not in e and e.get("step") in live:
+            e = {**e, "outputs": live[e["step"]].items}
         if kind == "text_delta" and kept and kept[-1].get("type") == "text_delta":
             last = kept[-1]
             kept[-1] = {

@@ -159,8 +159,9 @@ async def test_a_disk_full_mid_run_ends_it_failed_and_everything_is_written_once
     assert stored == seen  # nothing lost, nothing twice
     row = db.execute("SELECT status, reason, last_seq FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     assert tuple(row) == ("failed", ended["reason"], len(seen))
-    steps = db.execute("SELECT step, status, outputs FROM steps WHERE run_id = ? ORDER BY step", (run_id,)).fetchall()
-    assert [s["step"] for s in steps] == [1, 2] and "waiting" in steps[1]["outputs"]
+    steps = db.execute("SELECT step, outputs_in_events FROM steps WHERE run_id = ? ORDER BY step", (run_id,)).fetchall()
+    assert [tuple(s) for s in steps] == [(1, 1), (2, 1)], "each step's outputs kept once, in its events"
+    assert "waiting" in json.dumps((await api.run(run_id))["steps"][1]["outputs"])  # folded back from them
     assert await api.all_events(run_id) == seen  # replayed from the store now, the same
     _, thread = await api.get("codeinterp", "threads", started["thread_id"])
     assert [m["content"] for m in thread["messages"] if m["role"] == "user"] == ["fill it", "again"]

@@ -57,8 +57,9 @@ async def test_a_run_goes_on_with_no_client_and_can_be_replayed_afterwards(
 async def test_a_client_that_does_not_read_blocks_neither_the_run_nor_other_clients(
     api: Api, llm: ScriptedLLM, kernel_id: str, jp_http_port: int, jp_base_url: str, jp_serverapp: Any
 ) -> None:
-    # About 11 MB of output events: far more than a stalled client's socket buffers (at most ~4.5 MB here).
-    flood = "for i in range(400):\n    print(str(i) * 5000, flush=True)"
+    # About 11 MB of output events (each output is sent once): far more than a stalled client's socket buffers (at
+    # most ~4.5 MB here).
+    flood = "for i in range(800):\n    print(str(i) * 5000, flush=True)"
     llm.script(code(flood), answer("Flooded."))
     run_id = (await api.start(kernel_id, "flood"))["run_id"]
     path = f"{jp_base_url}codeinterp/runs/{run_id}/events"
