@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from openai import AsyncOpenAI
 from tests.scripted_llm import ScriptedLLM
 from tests.server_support import api, server_config, store_path
 
-__all__ = ["api", "api_url", "client", "jp_server_config", "store_path", "token"]
+__all__ = ["api", "api_url", "client", "jp_server_config", "run_example", "store_path", "token"]
 
 
 @pytest.fixture
@@ -42,3 +44,22 @@ def client(
     sdk = AsyncOpenAI(base_url=api_url, api_key=token, max_retries=0, timeout=60)
     yield sdk
     jp_asyncio_loop.run_until_complete(sdk.close())
+
+
+async def run_example(script: Path, *args: str, cwd: Path, api_url: str, token: str) -> str:
+    """Run an example script unchanged, as a user would: only OPENAI_BASE_URL and OPENAI_API_KEY set for it.
+    Returns what it printed; fails the test if it exits with an error."""
+    env = {**os.environ, "OPENAI_BASE_URL": api_url, "OPENAI_API_KEY": token}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    text = out.decode()
+    assert proc.returncode == 0, text
+    return text

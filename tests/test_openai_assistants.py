@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from openai import AsyncAssistantEventHandler, AsyncOpenAI
 from openai.types.beta.threads.runs import ToolCall, ToolCallDelta
 
 from tests.openai_support import *  # noqa: F403
+from tests.openai_support import run_example
 from tests.scripted_llm import ScriptedLLM, answer, code, error
 from tests.server_support import Api
 
@@ -248,19 +247,7 @@ async def test_the_classic_assistants_example_script_runs_unchanged(
 ) -> None:
     llm.script(code(PLOT), answer("Revenue totals 60; the chart is chart.png."))
     (tmp_path / "sales.csv").write_bytes(CSV)
-    env = {**os.environ, "OPENAI_BASE_URL": api_url, "OPENAI_API_KEY": token}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(EXAMPLE),
-        "sales.csv",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 120)
-    text = out.decode()
-    assert proc.returncode == 0, text
+    text = await run_example(EXAMPLE, "sales.csv", cwd=tmp_path, api_url=api_url, token=token)
     assert "assistant > code_interpreter" in text and "read_csv" in text and "\n60\n" in text
     assert "assistant > Revenue totals 60" in text and "run completed" in text
     assert "outputs ['logs', 'image']" in text and "saved chart-from-run.png" in text

@@ -3,17 +3,15 @@ with the real ``openai`` SDK: only ``base_url`` and ``api_key`` change."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import json
-import os
-import sys
 from pathlib import Path
 
 from openai import AsyncOpenAI
 
 from tests.openai_support import *  # noqa: F403
+from tests.openai_support import run_example
 from tests.scripted_llm import ScriptedLLM, answer, code
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "hosted_code_interpreter.py"
@@ -168,19 +166,7 @@ async def test_the_hosted_tool_example_script_runs_unchanged_with_two_environmen
     )
     csv = tmp_path / "sales.csv"
     csv.write_bytes(CSV)
-    env = {**os.environ, "OPENAI_BASE_URL": api_url, "OPENAI_API_KEY": token}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(EXAMPLE),
-        str(csv),
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 120)
-    text = out.decode()
-    assert proc.returncode == 0, text
+    text = await run_example(EXAMPLE, str(csv), cwd=tmp_path, api_url=api_url, token=token)
     assert "--- code ---" in text and "60" in text and "[image] http" in text
     assert "downloaded chart.png" in text
     assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")

@@ -14,11 +14,12 @@ from typing import Any
 
 from ..validation import ServiceError, StartRequest
 from .assistant_view import Event, RunView
-from .assistants import AssistantService, check_metadata, check_sampling, check_tools
+from .assistants import AssistantService, check_sampling, check_tools
 from .containers import ContainerService
 from .errors import OpenAIError, bad_request, not_found, unsupported
 from .files import FileService, new_id
 from .objects import ObjectStore, paginate
+from .params import check_metadata
 from .responses import OutputTokenLimit, service_error, settle, start_settling
 from .translate import ResponseBuilder, step_images
 
@@ -97,7 +98,7 @@ class AssistantRuns:
         thread = self.assistants.thread(thread_id)
         assistant = self.assistants.assistant(body["assistant_id"], "assistant_id")
         metadata = check_metadata(body.get("metadata"))
-        if self._active(thread_id):
+        if self.busy(thread_id):
             raise bad_request(f"Thread {thread_id} already has an active run.", code="run_active")
         extra = body.get("additional_messages") or []
         if not isinstance(extra, list):
@@ -172,11 +173,9 @@ class AssistantRuns:
         run_body = {k: v for k, v in body.items() if k not in ("thread", "tool_resources")}
         return thread, await self.create(thread["id"], run_body)
 
-    def _active(self, thread_id: str) -> bool:
-        return any(self.view(r).status() in ("queued", "in_progress") for r in self.objects.all(RUN, thread_id))
-
     def busy(self, thread_id: str) -> bool:
-        return self._active(thread_id)
+        """Whether a run of the thread is queued or in progress."""
+        return any(self.view(r).status() in ("queued", "in_progress") for r in self.objects.all(RUN, thread_id))
 
     async def _container(self, thread: dict[str, Any], assistant: dict[str, Any]) -> dict[str, Any]:
         """The thread's container: made at its first run (with the assistant's and the thread's files), made
@@ -251,7 +250,8 @@ class AssistantRuns:
         base = {"id": f"resp_{record['id'].removeprefix('run_')}", "created_at": int(record["created_at"])}
         return ResponseBuilder(base, container_id=container["id"], include_outputs=True, image_url=image, cite=cite)
 
-    def view(self, record: dict[str, Any]) -> RunView:
+    def _new_view(self, record: dict[str, Any]) -> RunView:
+        """A view of the run with nothing folded in yet; generated files become /v1/files when first shown."""
         container_id = record["_container_id"]
         service_run = record["_service_run"]
 
@@ -260,8 +260,12 @@ class AssistantRuns:
                 f"{service_run}:file:{container_file_id}", lambda: self._copy_file(container_id, container_file_id)
             )
 
-        view = RunView(record, self._builder(record), output_file)
-        for event in self.runs.run_events(service_run):
+        return RunView(record, self._builder(record), output_file)
+
+    def view(self, record: dict[str, Any]) -> RunView:
+        """The run as it stands, folded from its events."""
+        view = self._new_view(record)
+        for event in self.runs.run_events(record["_service_run"]):
             view.feed(event)
         self._settle_status(record, view)
         return view
@@ -332,18 +336,10 @@ class AssistantRuns:
         return os.path.join(self.containers.root_dir, self.containers.get(thread["_container_id"])["notebook_path"])
 
     async def stream(self, record: dict[str, Any]) -> AsyncIterator[Event]:
-        container_id = record["_container_id"]
-        service_run = record["_service_run"]
-
-        def output_file(container_file_id: str) -> str:
-            return self._output(
-                f"{service_run}:file:{container_file_id}", lambda: self._copy_file(container_id, container_file_id)
-            )
-
-        view = RunView(record, self._builder(record), output_file)
+        view = self._new_view(record)
         for event in view.opening():
             yield event
-        async for run_event in self.runs.follow(service_run):
+        async for run_event in self.runs.follow(record["_service_run"]):
             for event in view.feed(run_event):
                 yield event
         self._settle_status(record, view)

@@ -14,6 +14,7 @@ from typing import Any
 from .errors import OpenAIError, bad_request, not_found, unsupported
 from .files import FileService, new_id
 from .objects import ObjectStore, paginate
+from .params import check_metadata, check_temperature
 
 ASSISTANT = "assistant"
 THREAD = "thread"
@@ -54,26 +55,8 @@ def check_tools(tools: Any, param: str = "tools") -> list[dict[str, Any]]:
     return [{"type": "code_interpreter"} for _ in tools]
 
 
-def check_metadata(value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if (
-        not isinstance(value, dict)
-        or len(value) > 16
-        or not all(
-            isinstance(k, str) and isinstance(v, str) and len(k) <= 64 and len(v) <= 512 for k, v in value.items()
-        )
-    ):
-        raise bad_request(
-            "'metadata' must be an object of at most 16 string pairs (keys ≤ 64, values ≤ 512).", "metadata"
-        )
-    return dict(value)
-
-
 def check_sampling(body: dict[str, Any]) -> None:
-    temperature = body.get("temperature")
-    if temperature is not None and (not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2):
-        raise bad_request("'temperature' must be a number from 0 to 2.", "temperature")
+    check_temperature(body)
     if body.get("top_p") not in (None, 1, 1.0):
         raise unsupported("top_p", "Use temperature.")
     fmt = body.get("response_format")

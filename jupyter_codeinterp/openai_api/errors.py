@@ -47,14 +47,3 @@ def unsupported(param: str, why: str = "") -> OpenAIError:
         param=param,
         code="unsupported_parameter",
     )
-
-
-def status_type(status: int) -> str:
-    """OpenAI's error ``type`` for an HTTP status the server itself produced (auth, routing, size)."""
-    if status == 401:
-        return "invalid_request_error"
-    if status == 404:
-        return "invalid_request_error"
-    if status >= 500:
-        return "server_error"
-    return "invalid_request_error"

@@ -95,7 +95,8 @@ class MessagesHandler(FacadeHandler):
     @authorized
     @openai_errors
     def post(self, thread_id: str) -> None:
-        busy = self.facade.assistant_runs.busy(thread_id) if self.facade.assistants.thread(thread_id) else False
+        self.facade.assistants.thread(thread_id)  # a 404 first for an unknown thread
+        busy = self.facade.assistant_runs.busy(thread_id)
         self.reply(self.facade.assistants.add_message(thread_id, self.json_body(), busy=busy))
 
 

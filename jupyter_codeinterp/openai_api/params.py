@@ -104,10 +104,7 @@ def parse_request(body: Any, max_prompt_chars: int) -> ResponseRequest:
     req.store = body.get("store") is not False
     req.max_output_tokens = _opt_int(body, "max_output_tokens", 16)
     req.max_tool_calls = _opt_int(body, "max_tool_calls", 1)
-    temperature = body.get("temperature")
-    if temperature is not None and (not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2):
-        raise bad_request("'temperature' must be a number from 0 to 2.", "temperature")
-    req.temperature = float(temperature) if temperature is not None else None
+    req.temperature = check_temperature(body)
     if body.get("top_p") not in (None, 1, 1.0):
         raise unsupported("top_p", "Use temperature.")
     text = body.get("text")
@@ -115,7 +112,7 @@ def parse_request(body: Any, max_prompt_chars: int) -> ResponseRequest:
         raise unsupported("text.format", "Answers are plain text here.")
     if body.get("truncation") not in (None, "auto", "disabled"):
         raise bad_request("'truncation' must be 'auto' or 'disabled'.", "truncation")
-    req.metadata = _metadata(body.get("metadata"))
+    req.metadata = check_metadata(body.get("metadata"))
     for key in ECHOED:
         if key in body:
             req.echo[key] = body[key]
@@ -270,14 +267,27 @@ def _opt_int(body: dict[str, Any], key: str, minimum: int) -> int | None:
     return value
 
 
-def _metadata(value: Any) -> dict[str, str]:
+def check_metadata(value: Any) -> dict[str, str]:
+    """OpenAI's metadata: at most 16 string pairs, keys of at most 64 characters, values of at most 512."""
     if value is None:
         return {}
-    if not isinstance(value, dict) or len(value) > 16:
-        raise bad_request("'metadata' must be an object of at most 16 string pairs.", "metadata")
-    for key, item in value.items():
-        if not isinstance(item, str) or len(key) > 64 or len(item) > 512:
-            raise bad_request(
-                "'metadata' keys are at most 64 characters and values strings of at most 512.", "metadata"
-            )
+    if (
+        not isinstance(value, dict)
+        or len(value) > 16
+        or not all(
+            isinstance(k, str) and isinstance(v, str) and len(k) <= 64 and len(v) <= 512 for k, v in value.items()
+        )
+    ):
+        raise bad_request(
+            "'metadata' must be an object of at most 16 string pairs (keys ≤ 64, values ≤ 512).", "metadata"
+        )
     return dict(value)
+
+
+def check_temperature(body: dict[str, Any]) -> float | None:
+    temperature = body.get("temperature")
+    if temperature is None:
+        return None
+    if not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2:
+        raise bad_request("'temperature' must be a number from 0 to 2.", "temperature")
+    return float(temperature)
